@@ -1,0 +1,94 @@
+// The one way to build a function: createFunctionApp(name) gives a Hono app mounted where Supabase
+// mounts it (/<name>), with the platform's error shape, CORS, a 1 MiB body limit, and helpers for
+// the caller's role and for validated JSON bodies.
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { cors } from "hono/cors";
+import type { z } from "zod";
+import { ActpError, fromPgError, unauthorized, forbidden, badRequest } from "../../shared/errors.ts";
+import { verifyBearer, bearerToken } from "../../shared/auth/jwt.ts";
+import type { JwtClaims } from "../../shared/db/types.ts";
+import { runtime } from "./runtime.ts";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export type FnEnv = { Variables: { claims: JwtClaims } };
+
+export function createFunctionApp(name: string): Hono<FnEnv> {
+  const app = new Hono<FnEnv>().basePath(`/${name}`);
+  app.use(
+    "*",
+    cors({
+      origin: "*",
+      allowHeaders: ["authorization", "x-client-info", "apikey", "content-type"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    }),
+  );
+  app.onError((err, c) => {
+    if (err instanceof ActpError) return c.json(err.toBody(), err.status as 400);
+    const mapped = fromPgError(err);
+    if (mapped) return c.json(mapped.toBody(), mapped.status as 400);
+    if (err instanceof HTTPException) {
+      return c.json({ error: { code: "http.error", message: err.message || "request failed" } }, err.status);
+    }
+    // Unexpected: log the error server-side, never echo internals (or secrets) to the caller.
+    console.error(`[${name}]`, err);
+    return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: "http.not_found", message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
+  return app;
+}
+
+/** Resolves the caller's claims from the bearer token; 401 when there is none or it is invalid. */
+export const authenticate: MiddlewareHandler<FnEnv> = async (c, next) => {
+  const rt = runtime();
+  const header = c.req.header("authorization");
+  const token = bearerToken(header);
+  if (!token) throw unauthorized();
+  if (rt.serviceRoleKey && token === rt.serviceRoleKey) {
+    c.set("claims", { role: "service_role" });
+  } else if (rt.jwtSecret) {
+    const v = await verifyBearer(rt.jwtSecret, header);
+    if (!v.ok) throw unauthorized(v.reason);
+    c.set("claims", v.claims);
+  } else {
+    throw unauthorized("this deployment cannot verify tokens: set ACTP_JWT_SECRET");
+  }
+  await next();
+};
+
+export const requireServiceRole: MiddlewareHandler<FnEnv> = async (c, next) => {
+  if (c.get("claims")?.role !== "service_role") throw forbidden();
+  await next();
+};
+
+/** Reads a JSON body once: 413 past the limit, 400 when it is not JSON. */
+export async function readJson(c: Context): Promise<unknown> {
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) throw new ActpError("http.payload_too_large", `body exceeds ${MAX_BODY_BYTES} bytes`, 413);
+  const buf = await c.req.arrayBuffer();
+  if (buf.byteLength > MAX_BODY_BYTES) throw new ActpError("http.payload_too_large", `body exceeds ${MAX_BODY_BYTES} bytes`, 413);
+  if (buf.byteLength === 0) throw badRequest("http.invalid_json", "request body is empty; expected JSON");
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf));
+  } catch {
+    throw badRequest("http.invalid_json", "request body is not valid JSON");
+  }
+}
+
+/** Parses with a contract schema; 400 with zod's issues on failure. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code = "validation.failed"): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw badRequest(code, "request does not match the contract", r.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })));
+  }
+  return r.data;
+}
+
+export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  return parseWith(schema, await readJson(c));
+}
+
+export function queryParams(c: Context): Record<string, string> {
+  return Object.fromEntries(new URL(c.req.url).searchParams.entries());
+}

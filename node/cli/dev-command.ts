@@ -1,0 +1,54 @@
+import type { Command } from "commander";
+import { devConfigFromEnv } from "../config.ts";
+import { startDev, type DevPlatform } from "../dev.ts";
+
+export function registerDevCommand(program: Command): void {
+  program
+    .command("dev")
+    .description("run actp locally: embedded Postgres (or DATABASE_URL), migrations, functions gateway, scheduler")
+    .option("--memory", "use a throwaway in-memory database")
+    .option("--data-dir <dir>", "data directory (default .actp, or ACTP_DATA_DIR)")
+    .option("--db-port <port>", "Postgres wire-protocol port (default 54322, or ACTP_DB_PORT)")
+    .option("--api-port <port>", "functions gateway port (default 54321, or ACTP_API_PORT)")
+    .option("--no-scheduler", "do not run actp_schedules locally")
+    .action(async (opts: { memory?: boolean; dataDir?: string; dbPort?: string; apiPort?: string; scheduler: boolean }) => {
+      if (opts.dbPort) process.env.ACTP_DB_PORT = opts.dbPort;
+      if (opts.apiPort) process.env.ACTP_API_PORT = opts.apiPort;
+      const cfg = devConfigFromEnv({ memory: opts.memory, dataDir: opts.dataDir });
+      const started = Date.now();
+      const log = (line: string) => console.log(`  ${line}`);
+      console.log("actp dev: starting");
+      const platform = await startDev(cfg, { scheduler: opts.scheduler, log });
+      printBanner(platform, Date.now() - started);
+      let stopping = false;
+      const shutdown = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        console.log(`\nactp dev: ${signal}, stopping`);
+        await platform.stop();
+        console.log("actp dev: stopped");
+        process.exit(0);
+      };
+      process.on("SIGINT", () => void shutdown("SIGINT"));
+      process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    });
+}
+
+function printBanner(p: DevPlatform, ms: number): void {
+  const fn = (name: string) => `${p.apiUrl}/functions/v1/${name}`;
+  console.log(`
+actp is running (started in ${(ms / 1000).toFixed(1)} s)
+
+         API URL: ${p.apiUrl}
+       Functions: ${p.functions.map((n) => `/functions/v1/${n}`).join(", ")}
+          DB URL: ${p.dbUrl}
+       Scheduler: ${p.schedulerExecutor}
+        anon key: ${p.keys.anonKey}
+service_role key: ${p.keys.serviceRoleKey}
+
+Try:
+  psql '${p.dbUrl}' -c 'select type, created_at from actp_events order by seq desc limit 5'
+  curl -s ${fn("health")} -H 'Authorization: Bearer ${p.keys.anonKey}'
+
+Ctrl-C stops everything; data is kept${p.embedded ? "" : " in your DATABASE_URL database"}.`);
+}

@@ -1,0 +1,98 @@
+// `actp dev` (what `npm start` runs): the embedded database (or DATABASE_URL), migrations, the
+// local gateway with every function, and the local scheduler where pg_cron is absent.
+import { createPgDatabase } from "../shared/db/pg.ts";
+import type { Database } from "../shared/db/types.ts";
+import { configureRuntime } from "../functions/_shared/runtime.ts";
+import { startEmbeddedDatabase, type EmbeddedDatabase } from "./db/embedded.ts";
+import { migrate } from "./db/migrate.ts";
+import { loadProjectKeys, type ProjectKeys } from "./keys.ts";
+import { loadFunctions } from "./gateway/functions.ts";
+import { createGatewayApp, startGateway } from "./gateway/server.ts";
+import { LocalScheduler } from "./scheduler/local-runner.ts";
+import type { DevConfig } from "./config.ts";
+
+export interface DevPlatform {
+  dbUrl: string;
+  apiUrl: string;
+  keys: ProjectKeys;
+  db: Database;
+  functions: string[];
+  schedulerExecutor: "pg_cron" | "local" | "off";
+  embedded: EmbeddedDatabase | null;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  scheduler?: boolean;
+  log?: (line: string) => void;
+}
+
+export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise<DevPlatform> {
+  const log = opts.log ?? (() => {});
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => log(`stop: ${(err as Error).message}`));
+  };
+  try {
+    let embedded: EmbeddedDatabase | null = null;
+    let dbUrl: string;
+    if (cfg.databaseUrl) {
+      dbUrl = cfg.databaseUrl;
+      log(`database: ${redactUrl(dbUrl)} (DATABASE_URL)`);
+    } else {
+      embedded = await startEmbeddedDatabase({ dataDir: cfg.dataDir, host: cfg.dbHost, port: cfg.dbPort });
+      stops.push(() => embedded!.stop());
+      dbUrl = embedded.url;
+      log(`database: embedded PGlite ${cfg.dataDir ? `in ${cfg.dataDir}` : "in memory (--memory)"}`);
+    }
+
+    const m = await migrate(dbUrl);
+    log(`migrations: ${m.output.includes("up to date") ? "up to date" : "applied"} (compat bootstrap ${m.bootstrap})`);
+    if (embedded) {
+      // The embedded server is one shared session; the CLI's session settings must not linger.
+      await embedded.db.exec(`reset all; set search_path to "$user", public, extensions;`);
+    }
+
+    const db = createPgDatabase({ connectionString: dbUrl, max: embedded ? 8 : 10, applicationName: "actp-dev" });
+    stops.push(() => db.end());
+
+    const keys = await loadProjectKeys(cfg.dataDir);
+    const pgCron = (await db.query<{ on: boolean }>(`select public.actp_pg_cron_active() as on`)).rows[0]?.on === true;
+    let schedulerExecutor: DevPlatform["schedulerExecutor"] = pgCron ? "pg_cron" : "off";
+    if (!pgCron && opts.scheduler !== false) {
+      const scheduler = new LocalScheduler(db, { log });
+      await scheduler.start();
+      stops.push(() => scheduler.stop());
+      schedulerExecutor = "local";
+    }
+
+    configureRuntime({ db, jwtSecret: keys.jwtSecret, serviceRoleKey: keys.serviceRoleKey, localScheduler: schedulerExecutor === "local" });
+    const functions = await loadFunctions();
+    const gateway = await startGateway(createGatewayApp({ functions, jwtSecret: keys.jwtSecret }), cfg.apiHost, cfg.apiPort);
+    stops.push(() => gateway.stop());
+
+    return {
+      dbUrl,
+      apiUrl: gateway.url,
+      keys,
+      db,
+      functions: functions.map((f) => f.name),
+      schedulerExecutor,
+      embedded,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "****";
+    return u.toString();
+  } catch {
+    return "<unparsable url>";
+  }
+}

@@ -1,0 +1,66 @@
+// The local gateway: what Supabase's edge runtime does in front of functions, on loopback.
+// /functions/v1/<name>/<rest> is checked (verify_jwt) and handed to that function's Hono app as
+// /<name>/<rest>, the path a deployed function sees.
+import { createServer, type Server } from "node:http";
+import { Hono } from "hono";
+import { getRequestListener } from "@hono/node-server";
+import { verifyBearer } from "../../shared/auth/jwt.ts";
+import type { FunctionModule } from "./functions.ts";
+
+export interface GatewayOptions {
+  functions: FunctionModule[];
+  jwtSecret: string;
+}
+
+export function createGatewayApp(opts: GatewayOptions): Hono {
+  const byName = new Map(opts.functions.map((f) => [f.name, f]));
+  const gw = new Hono();
+
+  gw.all("/functions/v1/:name{[A-Za-z0-9_-]+}/*", handle);
+  gw.all("/functions/v1/:name{[A-Za-z0-9_-]+}", handle);
+  gw.get("/", (c) => c.json({ service: "actp local gateway", functions: [...byName.keys()].map((n) => `/functions/v1/${n}`) }));
+  gw.notFound((c) => c.json({ error: { code: "http.not_found", message: "not found" } }, 404));
+
+  async function handle(c: import("hono").Context) {
+    const name = c.req.param("name")!;
+    const fn = byName.get(name);
+    if (!fn) return c.json({ error: { code: "gateway.function_not_found", message: `function not found: ${name}` } }, 404);
+    // Preflight carries no credentials; browsers must get the function's CORS answer.
+    if (fn.verifyJwt && c.req.method !== "OPTIONS") {
+      const v = await verifyBearer(opts.jwtSecret, c.req.header("authorization"));
+      if (!v.ok) return c.json({ error: { code: "auth.unauthorized", message: `Invalid JWT: ${v.reason}` } }, 401);
+    }
+    const url = new URL(c.req.url);
+    const prefix = `/functions/v1/${name}`;
+    url.pathname = `/${name}${url.pathname.slice(prefix.length)}`;
+    const raw = c.req.raw;
+    const hasBody = raw.method !== "GET" && raw.method !== "HEAD" && raw.body !== null;
+    const init: RequestInit & { duplex?: "half" } = { method: raw.method, headers: raw.headers, signal: raw.signal };
+    if (hasBody) {
+      init.body = raw.body;
+      init.duplex = "half"; // Node's fetch needs this to forward a streamed body
+    }
+    return fn.app.fetch(new Request(url, init));
+  }
+
+  return gw;
+}
+
+export async function startGateway(app: Hono, host: string, port: number): Promise<{ server: Server; url: string; stop(): Promise<void> }> {
+  const server = createServer(getRequestListener(app.fetch));
+  await new Promise<void>((res, rej) => {
+    server.once("error", rej);
+    server.listen(port, host, () => res());
+  });
+  const addr = server.address();
+  const boundPort = addr && typeof addr === "object" ? addr.port : port;
+  return {
+    server,
+    url: `http://${host}:${boundPort}`,
+    stop: () =>
+      new Promise<void>((res) => {
+        server.close(() => res());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,50 @@
+// The project's JWT secret and the API keys signed with it, like `supabase start` prints.
+// Generated once per data directory and kept beside it; ACTP_JWT_SECRET overrides (use your
+// Supabase project's JWT secret to run the gateway in front of a hosted database).
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { signApiKey } from "../shared/auth/jwt.ts";
+
+export interface ProjectKeys {
+  jwtSecret: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  source: "env" | "file" | "generated" | "ephemeral";
+}
+
+interface KeyFile {
+  jwt_secret: string;
+}
+
+export function keyFilePath(dataDir: string): string {
+  return resolve(dataDir, "keys.json");
+}
+
+export async function loadProjectKeys(dataDir: string | null): Promise<ProjectKeys> {
+  let secret = process.env.ACTP_JWT_SECRET || null;
+  let source: ProjectKeys["source"] = "env";
+  if (!secret && dataDir) {
+    const path = keyFilePath(dataDir);
+    try {
+      secret = (JSON.parse(await readFile(path, "utf8")) as KeyFile).jwt_secret;
+      source = "file";
+    } catch {
+      secret = randomBytes(32).toString("base64url");
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, JSON.stringify({ jwt_secret: secret } satisfies KeyFile, null, 2) + "\n", { mode: 0o600 });
+      source = "generated";
+    }
+  }
+  if (!secret) {
+    secret = randomBytes(32).toString("base64url");
+    source = "ephemeral";
+  }
+  if (secret.length < 32) throw new Error("ACTP_JWT_SECRET must be at least 32 characters");
+  return {
+    jwtSecret: secret,
+    anonKey: await signApiKey(secret, "anon"),
+    serviceRoleKey: await signApiKey(secret, "service_role"),
+    source,
+  };
+}
