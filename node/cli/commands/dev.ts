@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import { devConfigFromEnv } from "../config.ts";
-import { startDev, type DevPlatform } from "../dev.ts";
+import { devConfigFromEnv } from "../../config.ts";
+import { startDev, type DevPlatform } from "../../dev.ts";
 
-export function registerDevCommand(program: Command): void {
+export function register(program: Command): void {
   program
     .command("dev")
     .description("run actp locally: embedded Postgres (or DATABASE_URL), migrations, functions gateway, scheduler")
