@@ -15,6 +15,8 @@ export interface ProjectKeys {
 
 interface KeyFile {
   jwt_secret: string;
+  anon_key?: string;
+  service_role_key?: string;
 }
 
 export function keyFilePath(dataDir: string): string {
@@ -26,15 +28,25 @@ export async function loadProjectKeys(dataDir: string | null): Promise<ProjectKe
   let source: ProjectKeys["source"] = "env";
   if (!secret && dataDir) {
     const path = keyFilePath(dataDir);
+    let file: KeyFile | null = null;
     try {
-      secret = (JSON.parse(await readFile(path, "utf8")) as KeyFile).jwt_secret;
-      source = "file";
+      file = JSON.parse(await readFile(path, "utf8")) as KeyFile;
     } catch {
-      secret = randomBytes(32).toString("base64url");
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, JSON.stringify({ jwt_secret: secret } satisfies KeyFile, null, 2) + "\n", { mode: 0o600 });
-      source = "generated";
+      file = null;
     }
+    if (file?.jwt_secret && file.anon_key && file.service_role_key) {
+      // The same keys on every start, so a key pasted into an app keeps working.
+      return { jwtSecret: file.jwt_secret, anonKey: file.anon_key, serviceRoleKey: file.service_role_key, source: "file" };
+    }
+    secret = randomBytes(32).toString("base64url");
+    const keys: KeyFile = {
+      jwt_secret: secret,
+      anon_key: await signApiKey(secret, "anon"),
+      service_role_key: await signApiKey(secret, "service_role"),
+    };
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
+    return { jwtSecret: secret, anonKey: keys.anon_key!, serviceRoleKey: keys.service_role_key!, source: "generated" };
   }
   if (!secret) {
     secret = randomBytes(32).toString("base64url");

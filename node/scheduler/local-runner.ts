@@ -134,7 +134,7 @@ export class LocalScheduler {
       if (!(await plans.claimSlot(this.db, s.name, due, this.executorId, "running", null))) continue;
       await emit(this.db, {
         type: "schedule.fired",
-        payload: { schedule: s.name, scheduled_for: due.toISOString(), executor: "local" },
+        payload: { schedule: s.name, scheduled_for: due.toISOString(), executor: "local", lag_ms: Math.max(0, now.getTime() - due.getTime()) },
       } as EventInput);
       report.fired.push(s.name);
       this.runCommand(s.name, s.command, due);
@@ -171,12 +171,14 @@ export class LocalScheduler {
     }
     if (events.length === 0) return 0;
     let total = events.length;
+    let lastMissed: Date | undefined;
     if (missed.length > this.maxMissed) {
       // Past the itemised ones, slots are only counted (bounded: about a year of minutes), and the
       // newest is marked handled so the next tick does not count the same gap again.
       const all = cron.slotsBetween(since, new Date(until.getTime() - 1), 600_000);
       total = all.length;
       const newest = all.at(-1);
+      lastMissed = newest;
       if (newest) await plans.claimSlot(this.db, name, newest, this.executorId, "missed", "runner_not_running");
     }
     if (total > 1) {
@@ -185,8 +187,8 @@ export class LocalScheduler {
         payload: {
           schedule: name,
           missed_count: total,
-          first_missed: missed[0]!.toISOString(),
-          last_missed: missed.at(-1)!.toISOString(),
+          first_missed_for: missed[0]!.toISOString(),
+          last_missed_for: (lastMissed ?? missed.at(-1)!).toISOString(),
         },
       } as EventInput);
     }

@@ -1,8 +1,8 @@
-// emit(): the one way events are written. Every event is validated against the registry before
-// anything is written, and a batch is one INSERT statement, so a batch is all-or-nothing.
+// emit(): the one way TypeScript writes events. Every event is validated against the registry
+// before anything is written, and a batch is one INSERT, so a batch is all-or-nothing.
 import { ActpError } from "../errors.ts";
 import type { Queryable } from "../db/types.ts";
-import { nearestEventTypes, parseEventInput, type EventInput } from "./registry.ts";
+import { MAX_EVENT_BATCH, parseEventBatch, type EventInput, type ValidEvent } from "./registry.ts";
 import { buildEmitStatement } from "./emit-sql.ts";
 
 export interface EmittedEvent {
@@ -11,34 +11,29 @@ export interface EmittedEvent {
   created_at: string;
 }
 
-export const MAX_BATCH = 1000;
-
-/** Validates every event; throws one ActpError (400) describing the first bad one. */
-export function validateEvents(input: unknown[]): EventInput[] {
-  if (input.length === 0) throw new ActpError("events.empty_batch", "no events to emit", 400);
-  if (input.length > MAX_BATCH) throw new ActpError("events.batch_too_large", `at most ${MAX_BATCH} events per batch, got ${input.length}`, 400);
-  const out: EventInput[] = [];
-  input.forEach((raw, index) => {
-    const r = parseEventInput(raw);
-    if (r.success) {
-      out.push(r.data);
-      return;
-    }
-    if (r.unknownType !== undefined) {
-      const suggestions = nearestEventTypes(r.unknownType, 3);
-      throw new ActpError(
-        "events.unknown_type",
-        `unknown event type "${r.unknownType}"${suggestions.length ? `; did you mean ${suggestions.map((s) => `"${s}"`).join(", ")}?` : ""}`,
-        400,
-        { index, type: r.unknownType, did_you_mean: suggestions },
-      );
-    }
-    throw new ActpError("events.invalid_payload", `event ${index} does not match its schema`, 400, { index, issues: r.issues });
-  });
-  return out;
+function issueList(issues: readonly { path: readonly PropertyKey[]; message: string; code: string }[]) {
+  return issues.map((i) => ({ path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)), message: i.message, code: i.code }));
 }
 
-export async function emit(db: Queryable, events: EventInput | EventInput[]): Promise<EmittedEvent[]> {
+/** Validates a batch; throws one ActpError (400) listing every issue, with the item index in each path. */
+export function validateEvents(input: readonly unknown[]): ValidEvent[] {
+  const r = parseEventBatch(input, MAX_EVENT_BATCH);
+  if (r.success) return r.data;
+  if (r.code === "events.unknown_type") {
+    const suggestions = [...new Set(input.flatMap((e) => suggestionsFor(e)))];
+    throw new ActpError(r.code, r.message, 400, { did_you_mean: suggestions, issues: issueList(r.issues) });
+  }
+  throw new ActpError(r.code, r.message, 400, { issues: issueList(r.issues) });
+}
+
+function suggestionsFor(e: unknown): string[] {
+  const issues = (e && typeof e === "object" && "type" in e) ? parseEventBatch([e]) : null;
+  if (!issues || issues.success) return [];
+  const m = /did you mean (.*)\?/.exec(issues.message);
+  return m ? [...m[1]!.matchAll(/"([^"]+)"/g)].map((x) => x[1]!) : [];
+}
+
+export async function emit(db: Queryable, events: EventInput | readonly EventInput[]): Promise<EmittedEvent[]> {
   const valid = validateEvents(Array.isArray(events) ? events : [events]);
   const stmt = buildEmitStatement(valid);
   const { rows } = await db.query<EmittedEvent>(stmt.text, stmt.values);

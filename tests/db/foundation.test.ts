@@ -28,7 +28,7 @@ describe("migrations", () => {
     });
     for (const v of await localMigrationVersions()) {
       // Each line shows the version twice (local | remote) when both sides have it.
-      expect(stdout).toMatch(new RegExp(`${v}\\s*│\\s*${v}|${v}\\s*\\|\\s*${v}`));
+      expect(stdout).toMatch(new RegExp(`\`?${v}\`?\\s*[|│]\\s*\`?${v}\`?`));
     }
   });
 
