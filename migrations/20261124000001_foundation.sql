@@ -172,8 +172,40 @@ as $$
   select exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron');
 $$;
 
--- Mirrors enabled actp_schedules rows into cron.job (by name) and unschedules the actp-owned
--- cron jobs whose row is gone or disabled. Dynamic SQL because the cron schema exists only where
+-- What pg_cron executes for each schedule: skip (with schedule.skipped) a non-critical schedule in
+-- incident mode, otherwise emit schedule.fired and run the command in this transaction, so a
+-- failing command leaves its error in cron.job_run_details and no fired event behind.
+create or replace function public.actp_schedules_run(p_name text)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  s public.actp_schedules;
+  slot timestamptz := date_trunc('minute', now());
+begin
+  select * into s from public.actp_schedules where name = p_name;
+  if not found or not s.enabled then
+    return;
+  end if;
+  if public.actp_platform_mode() = 'incident' and not s.critical then
+    perform public.actp_emit('schedule.skipped', jsonb_build_object(
+      'schedule', s.name, 'scheduled_for', slot, 'reason', 'incident_mode', 'executor', 'pg_cron'));
+    return;
+  end if;
+  perform public.actp_emit('schedule.fired', jsonb_build_object(
+    'schedule', s.name, 'scheduled_for', slot, 'executor', 'pg_cron',
+    'lag_ms', floor(extract(epoch from (clock_timestamp() - slot)) * 1000)::bigint));
+  execute s.command;
+end
+$$;
+revoke all on function public.actp_schedules_run(text) from public;
+grant execute on function public.actp_schedules_run(text) to service_role;
+
+-- Mirrors enabled actp_schedules rows into cron.job (by name) and unschedules the cron jobs it
+-- made (recognised by their wrapper command) whose row is gone or disabled; other cron jobs of the
+-- project are left alone. Dynamic SQL because the cron schema exists only where
 -- pg_cron does, and this function must compile everywhere.
 create or replace function public.actp_schedules_sync()
 returns int
@@ -189,15 +221,18 @@ begin
   if not public.actp_pg_cron_active() then
     return 0;
   end if;
-  for s in select name, cron_expr, command from public.actp_schedules where enabled loop
-    execute 'select cron.schedule($1, $2, $3)' using s.name, s.cron_expr, s.command;
+  for s in select name, cron_expr from public.actp_schedules where enabled loop
+    -- pg_cron runs the wrapper, not the raw command, so both executors emit the same events and
+    -- honour incident mode the same way.
+    execute 'select cron.schedule($1, $2, $3)'
+      using s.name, s.cron_expr, format('select public.actp_schedules_run(%L)', s.name);
     n := n + 1;
   end loop;
   for stale in
     execute $q$
       select j.jobname from cron.job j
       where j.jobname is not null
-        and j.jobname like 'actp:%'
+        and j.command like 'select public.actp_schedules_run(%'
         and not exists (select 1 from public.actp_schedules s where s.name = j.jobname and s.enabled)
     $q$
   loop

@@ -45,12 +45,23 @@ export interface MigrateResult {
   output: string;
 }
 
+/**
+ * The Supabase CLI insists on TLS unless told otherwise; local servers (the embedded one, a CI
+ * cluster) have none, so loopback URLs without an sslmode get sslmode=disable.
+ */
+export function cliDbUrl(url: string): string {
+  const u = new URL(url);
+  const loopback = ["127.0.0.1", "localhost", "[::1]", "::1"].includes(u.hostname);
+  if (loopback && !u.searchParams.has("sslmode")) u.searchParams.set("sslmode", "disable");
+  return u.toString();
+}
+
 export async function migrate(url: string): Promise<MigrateResult> {
   const bootstrap = await applySupabaseCompat(url);
   try {
     const { stdout, stderr } = await run(
       SUPABASE_BIN,
-      ["db", "push", "--db-url", url, "--yes", "--include-all", "--skip-vault", "--workdir", PROJECT_ROOT],
+      ["db", "push", "--db-url", cliDbUrl(url), "--yes", "--include-all", "--skip-vault", "--workdir", PROJECT_ROOT],
       { cwd: PROJECT_ROOT, env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" }, maxBuffer: 16 * 1024 * 1024 },
     );
     return { bootstrap, output: (stdout + stderr).trim() };

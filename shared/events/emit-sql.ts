@@ -26,7 +26,7 @@ export type EmittedEventRow = { seq: string | number | bigint; id: string; creat
 // size (no per-row placeholders, no 65535-parameter limit), and no driver-specific array encoding.
 // `with ordinality` + `order by` makes rows, and so `seq`, follow the input order, so the RETURNING
 // rows line up with the input array.
-const EMIT_EVENTS_SQL = `insert into actp_events (type, job_id, step_id, agent_slug, tool_name, payload)
+const EMIT_EVENTS_SQL = `insert into public.actp_events (type, job_id, step_id, agent_slug, tool_name, payload)
 select e.doc->>'type',
        (e.doc->>'job_id')::uuid,
        e.doc->>'step_id',

@@ -45,6 +45,9 @@ const SECRET_VALUE_PATTERNS: readonly RegExp[] = [
 // Postgres text and jsonb refuse NUL and lone surrogates; catching them here turns a 500 into a 400.
 const PG_UNSAFE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** What redactSecrets puts in place of a secret; accepted under a secret-looking key. */
+export const REDACTED = "[REDACTED]";
+
 export function isSecretKey(key: string): boolean {
   const snake = key
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
@@ -127,7 +130,8 @@ export function findPayloadProblems(value: unknown): PayloadProblem[] {
     }
     ancestors.add(v);
     for (const [key, child] of Object.entries(v)) {
-      if (isSecretKey(key)) {
+      // The marker left by redactSecrets shows the field existed without exposing it.
+      if (isSecretKey(key) && child !== REDACTED) {
         problems.push({ path: [...path, key], reason: "secret_key", message: `key "${key}" looks like a secret; events must not carry secrets` });
         continue;
       }
@@ -150,8 +154,6 @@ export function findSecretPaths(value: unknown): (string | number)[][] {
     .filter((p) => p.reason === "secret_key" || p.reason === "secret_value")
     .map((p) => p.path);
 }
-
-export const REDACTED = "[REDACTED]";
 
 /**
  * A copy with secret-keyed values and credential-looking substrings replaced, for producers that must
@@ -347,7 +349,7 @@ export const EVENT_TYPES = {
       error: errorInfo(),
       attempt: attemptNo().describe("the attempt that failed"),
       will_retry: z.boolean(),
-      max_attempts: attemptNo().optional(),
+      max_attempts: attemptNo().optional().describe("attempts allowed in total"),
       duration_ms: durationMs().optional(),
     }),
     example: {
@@ -384,7 +386,7 @@ export const EVENT_TYPES = {
       attempt: z.int().min(2).describe("the attempt about to run"),
       delay_ms: durationMs(),
       error: errorInfo().describe("the failure that caused the retry"),
-      max_attempts: attemptNo().optional(),
+      max_attempts: attemptNo().optional().describe("attempts allowed in total"),
     }),
     example: { attempt: 2, delay_ms: 4000, error: { message: "rate limited by provider", code: "tool.rate_limited" }, max_attempts: 3 },
   }),
@@ -841,7 +843,8 @@ export const EventInput = z.strictObject({
   type: z.enum(eventTypeNames as [EventType, ...EventType[]], { error: (issue) => unknownTypeMessage(issue.input) }),
   job_id: z.guid().nullable().optional(),
   step_id: pgText(200).nullable().optional(),
-  agent_slug: pgText(200).nullable().optional(),
+  // Limits match the column checks on actp_events, so a too-long value is a 400 here, not a 500 there.
+  agent_slug: pgText(100).nullable().optional(),
   tool_name: pgText(200).nullable().optional(),
   payload: z.record(z.string(), z.unknown()).describe("validated against the type's payload schema"),
 });
