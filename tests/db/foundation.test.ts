@@ -138,3 +138,34 @@ describe("actp_schedules", () => {
     expect(rows[0]).toEqual({ active: false, n: 0 });
   });
 });
+
+describe("event registry and database agree", () => {
+  it("actp_event_types holds exactly the registry's types, groups and descriptions", async () => {
+    const { EVENT_TYPES } = await import("../../shared/events/registry.ts");
+    const { rows } = await db.query<{ type: string; event_group: string; description: string }>(
+      `select type, event_group, description from actp_event_types order by type`,
+    );
+    const expected = Object.entries(EVENT_TYPES)
+      .map(([type, def]) => ({ type, event_group: def.group, description: def.description }))
+      .sort((a, b) => a.type.localeCompare(b.type));
+    expect(rows).toEqual(expected);
+  });
+
+  it("emit() validates, then writes a batch in one statement, all or nothing", async () => {
+    const { emit } = await import("../../shared/events/emit.ts");
+    const job = crypto.randomUUID();
+    const written = await emit(db, [
+      { type: "job.received", job_id: job, agent_slug: "researcher", payload: { job_type: "research" } },
+      { type: "job.progress", job_id: job, payload: { message: "halfway", pct: 50 } },
+    ]);
+    expect(written).toHaveLength(2);
+    await expect(
+      emit(db, [
+        { type: "job.completed", job_id: job, payload: { duration_ms: 10, attempt: 1 } },
+        { type: "job.completed", job_id: job, payload: { duration_ms: -1, attempt: 1 } },
+      ]),
+    ).rejects.toMatchObject({ code: "events.invalid_event", status: 400 });
+    const { rows } = await db.query<{ type: string }>(`select type from actp_events where job_id = $1 order by seq`, [job]);
+    expect(rows.map((r) => r.type)).toEqual(["job.received", "job.progress"]);
+  });
+});

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { devConfigFromEnv } from "../../config.ts";
-import { startDev, type DevPlatform } from "../../dev.ts";
+import { redactUrl, startDev, type DevPlatform } from "../../dev.ts";
 
 export function register(program: Command): void {
   program
@@ -41,13 +41,13 @@ actp is running (started in ${(ms / 1000).toFixed(1)} s)
 
          API URL: ${p.apiUrl}
        Functions: ${p.functions.map((n) => `/functions/v1/${n}`).join(", ")}
-          DB URL: ${p.dbUrl}
+          DB URL: ${p.embedded ? p.dbUrl : redactUrl(p.dbUrl)}
        Scheduler: ${p.schedulerExecutor}
         anon key: ${p.keys.anonKey}
 service_role key: ${p.keys.serviceRoleKey}
 
 Try:
-  psql '${p.dbUrl}' -c 'select type, created_at from actp_events order by seq desc limit 5'
+  psql '${p.embedded ? p.dbUrl : redactUrl(p.dbUrl)}' -c 'select type, created_at from actp_events order by seq desc limit 5'
   curl -s ${fn("health")} -H 'Authorization: Bearer ${p.keys.anonKey}'
 
 Ctrl-C stops everything; data is kept${p.embedded ? "" : " in your DATABASE_URL database"}.`);

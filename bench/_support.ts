@@ -1,0 +1,34 @@
+// Shared by the benchmarks: targets (the embedded database, and DATABASE_URL when set) and stats.
+import { startEmbeddedDatabase } from "../node/db/embedded.ts";
+import { migrate } from "../node/db/migrate.ts";
+
+export interface BenchTarget {
+  label: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function benchTargets(): Promise<BenchTarget[]> {
+  const targets: BenchTarget[] = [];
+  if (process.env.ACTP_BENCH_SKIP_EMBEDDED !== "1") {
+    const embedded = await startEmbeddedDatabase({ dataDir: null, port: 0 });
+    await migrate(embedded.url);
+    await embedded.db.exec(`reset all; set search_path to "$user", public, extensions;`);
+    targets.push({ label: "embedded PGlite", url: embedded.url, close: () => embedded.stop() });
+  }
+  if (process.env.DATABASE_URL) {
+    await migrate(process.env.DATABASE_URL);
+    targets.push({ label: "DATABASE_URL (PostgreSQL)", url: process.env.DATABASE_URL, close: async () => {} });
+  }
+  return targets;
+}
+
+export function percentile(sortedMs: number[], p: number): number {
+  if (sortedMs.length === 0) return NaN;
+  const i = Math.min(sortedMs.length - 1, Math.max(0, Math.ceil((p / 100) * sortedMs.length) - 1));
+  return sortedMs[i]!;
+}
+
+export function fmt(n: number, digits = 0): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
