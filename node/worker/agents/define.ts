@@ -1,0 +1,130 @@
+// defineAgent: how an agent developer declares an agent. The definition carries the handler (code,
+// never stored) and its registration (data, synced to the registry). The handler's input type comes
+// from the zod schema; its context type is a parameter, so this module does not depend on the job
+// runtime that builds the context.
+import { z } from "zod";
+import {
+  AgentRegistration,
+  type AgentRegistrationInput,
+  type Capability,
+  type ModelPolicy,
+} from "../../../shared/agents/contracts.ts";
+import { ActpError } from "../../../shared/errors.ts";
+
+export type AgentHandler<S extends z.ZodType, Ctx, Out> = (ctx: Ctx, input: z.output<S>) => Promise<Out> | Out;
+
+export interface AgentConfig<S extends z.ZodType, Ctx, Out> {
+  slug: string;
+  description?: string;
+  /** The job input's schema: validates submissions and types the handler's input. */
+  input: S;
+  capabilities?: readonly Capability[];
+  memory_read?: readonly string[];
+  memory_write?: readonly string[];
+  model_policy?: ModelPolicy;
+  handler: AgentHandler<S, Ctx, Out>;
+}
+
+const AGENT = Symbol.for("actp.agent-definition");
+
+export interface AgentDefinition<S extends z.ZodType = z.ZodType, Ctx = unknown, Out = unknown> {
+  readonly [AGENT]: true;
+  readonly slug: string;
+  readonly description: string;
+  readonly input: S;
+  readonly capabilities: readonly Capability[];
+  readonly memory_read: readonly string[];
+  readonly memory_write: readonly string[];
+  readonly model_policy: ModelPolicy;
+  readonly handler: AgentHandler<S, Ctx, Out>;
+  /** The canonical registration payload: what registerAgent sends and the registry hashes. */
+  readonly registration: AgentRegistration;
+}
+
+/** Any agent definition, whatever its input, context and output types. */
+export type AnyAgentDefinition = AgentDefinition<z.ZodType, any, any>;
+
+export function defineAgent<S extends z.ZodType, Ctx = unknown, Out = unknown>(config: AgentConfig<S, Ctx, Out>): AgentDefinition<S, Ctx, Out> {
+  if (!(config.input instanceof z.ZodType)) {
+    throw new ActpError("agents.invalid_definition", `agent "${String(config.slug)}": input must be a zod schema`);
+  }
+  if (typeof config.handler !== "function") {
+    throw new ActpError("agents.invalid_definition", `agent "${String(config.slug)}": handler must be a function`);
+  }
+  const registration = toRegistration({
+    slug: config.slug,
+    description: config.description,
+    input_schema: inputJsonSchema(config.slug, config.input),
+    capabilities: config.capabilities ? [...config.capabilities] : undefined,
+    memory_read: config.memory_read ? [...config.memory_read] : undefined,
+    memory_write: config.memory_write ? [...config.memory_write] : undefined,
+    model_policy: config.model_policy,
+  });
+  return Object.freeze({
+    [AGENT]: true as const,
+    slug: registration.slug,
+    description: registration.description,
+    input: config.input,
+    capabilities: registration.capabilities,
+    memory_read: registration.memory_read,
+    memory_write: registration.memory_write,
+    model_policy: registration.model_policy,
+    handler: config.handler,
+    registration,
+  });
+}
+
+export function isAgentDefinition(value: unknown): value is AnyAgentDefinition {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[AGENT] === true;
+}
+
+/**
+ * Validates a registration and puts it in canonical order (capabilities by tool, namespaces sorted
+ * and deduplicated, JSON Schema `required` lists sorted), so the same agent declared in a different
+ * order is the same payload. The registry canonicalises again and is the authority; this keeps
+ * what the SDK sends, logs and compares stable.
+ */
+export function toRegistration(input: AgentRegistrationInput): AgentRegistration {
+  const r = AgentRegistration.safeParse(input);
+  if (!r.success) {
+    const slug = typeof input.slug === "string" ? input.slug : "?";
+    throw new ActpError(
+      "agents.invalid_definition",
+      `agent "${slug}": ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+      400,
+      r.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })),
+    );
+  }
+  const d = r.data;
+  const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return {
+    ...d,
+    input_schema: sortRequired(d.input_schema) as Record<string, unknown>,
+    capabilities: [...d.capabilities].sort((a, b) => byCodePoint(a.tool, b.tool)),
+    memory_read: [...new Set(d.memory_read)].sort(byCodePoint),
+    memory_write: [...new Set(d.memory_write)].sort(byCodePoint),
+  };
+}
+
+function inputJsonSchema(slug: string, schema: z.ZodType): Record<string, unknown> {
+  try {
+    // The input side: HTTP submitters send what the schema accepts, before any transform.
+    return z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>;
+  } catch (err) {
+    throw new ActpError(
+      "agents.invalid_definition",
+      `agent "${slug}": its input schema cannot be expressed as JSON Schema (job input is JSON): ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+// `required` is a set; zod lists it in declaration order, which must not make a new version.
+function sortRequired(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortRequired);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = k === "required" && Array.isArray(v) && v.every((x) => typeof x === "string") ? [...v].sort() : sortRequired(v);
+  }
+  return out;
+}
