@@ -1,0 +1,106 @@
+// Policy check latency and throughput (issue 5 benchmark): checkPolicy with 1, 8 and 32 concurrent
+// clients, each check followed by its settle (as ctx.tool does), p50/p99 of the check alone.
+// Two shapes: every client its own agent (agent-scoped budget, rate limit, allowlist), and all
+// clients under one shared global budget (the worst case: every check takes the same lock).
+// On PostgreSQL (DATABASE_URL) it works in a throwaway database; otherwise on embedded PGlite.
+import { randomBytes, randomUUID } from "node:crypto";
+import pg from "pg";
+import { startEmbeddedDatabase } from "../node/db/embedded.ts";
+import { migrate } from "../node/db/migrate.ts";
+import { createPgDatabase } from "../shared/db/pg.ts";
+import type { Database } from "../shared/db/types.ts";
+import { checkPolicy, createPolicy, settlePolicy } from "../shared/policy/index.ts";
+import { fmt, percentile } from "./_support.ts";
+
+const DURATION_MS = Number(process.env.ACTP_BENCH_MS ?? 3000);
+const CONCURRENCY = [1, 8, 32];
+
+async function target(): Promise<{ label: string; url: string; close(): Promise<void> }> {
+  const base = process.env.DATABASE_URL;
+  if (!base) {
+    const embedded = await startEmbeddedDatabase({ dataDir: null, port: 0 });
+    await migrate(embedded.url);
+    return { label: "embedded PGlite", url: embedded.url, close: () => embedded.stop() };
+  }
+  const name = `actp_bench_policy_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  await migrate(u.toString());
+  return {
+    label: "PostgreSQL (DATABASE_URL, throwaway database)",
+    url: u.toString(),
+    async close() {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+async function agent(db: Database, withPolicies: boolean): Promise<string> {
+  const slug = `bench-${randomBytes(4).toString("hex")}`;
+  await db.query(`insert into public.actp_agent_definitions (slug, definition_hash) values ($1, $2)`, [slug, randomBytes(32).toString("hex")]);
+  if (withPolicies) {
+    await createPolicy(db, { scope: `agent:${slug}`, policy_type: "budget", config: { daily_usd: 1e6, per_run_usd: 1e5 } });
+    await createPolicy(db, { scope: `agent:${slug}`, policy_type: "rate_limit", config: { tool: "web.fetch", max_per_minute: 1_000_000 } });
+    await createPolicy(db, { scope: `agent:${slug}`, policy_type: "allowlist", config: { allowed_domains: ["github.com", "docs.*", "*.vercel.app"] } });
+  }
+  return slug;
+}
+
+async function measure(db: Database, slugs: string[], clients: number) {
+  const latencies: number[] = [];
+  const end = performance.now() + DURATION_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async (_, i) => {
+      const slug = slugs[i % slugs.length]!;
+      const run = randomUUID();
+      while (performance.now() < end) {
+        const t = performance.now();
+        const d = await checkPolicy(db, {
+          agent_slug: slug,
+          tool_name: "web.fetch",
+          action_type: "network_read",
+          run_id: run,
+          estimated_cost_usd: 0.001,
+          target_url: "https://docs.python.org/3/library/",
+        });
+        latencies.push(performance.now() - t);
+        if (!d.allowed) throw new Error(`bench: unexpected denial ${JSON.stringify(d)}`);
+        await settlePolicy(db, d.reservation_id, 0.0005);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return { perSec: (latencies.length / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99), n: latencies.length };
+}
+
+const t = await target();
+console.log(`policy bench on ${t.label}, ${DURATION_MS} ms per row`);
+const db = createPgDatabase({ connectionString: t.url, max: Math.max(...CONCURRENCY) });
+try {
+  const own = await Promise.all(Array.from({ length: Math.max(...CONCURRENCY) }, () => agent(db, true)));
+  const shared = await agent(db, false);
+  await measure(db, own.slice(0, 4), 4); // warm-up: connections and plans
+  console.log("shape                       clients   checks/s   p50 ms   p99 ms");
+  for (const clients of CONCURRENCY) {
+    const r = await measure(db, own.slice(0, clients), clients);
+    console.log(`per-agent policies          ${String(clients).padStart(7)} ${fmt(r.perSec).padStart(10)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)}`);
+  }
+  const g = await createPolicy(db, { scope: "global", policy_type: "budget", config: { daily_usd: 1e6 } });
+  for (const clients of CONCURRENCY) {
+    const r = await measure(db, [shared], clients);
+    console.log(`one shared global budget    ${String(clients).padStart(7)} ${fmt(r.perSec).padStart(10)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)}`);
+  }
+  await db.query(`delete from public.actp_policies where id = $1`, [g.id]);
+} finally {
+  await db.end();
+  await t.close();
+}

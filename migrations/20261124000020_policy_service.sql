@@ -1,0 +1,801 @@
+-- PRD §4.2 Policy service: budgets, rate limits, domain allowlists and safety approvals, decided by
+-- ONE function (actp_policy_check) in one round trip, correct with many workers asking at once.
+--
+-- Decisions recorded here:
+-- * "Daily" is the calendar day in the budget policy's `day_boundary_tz` (an IANA zone, default
+--   'UTC'): the window runs from local midnight to the next local midnight. Ledger rows count by
+--   created_at (the settle time); unexpired open reservations always count, whatever day made them.
+-- * Reserved + settled spend counts against every limit. The check locks the applicable budget
+--   and rate-limit policy rows (FOR NO KEY UPDATE, in id order, so checks never deadlock) and reads
+--   spend in ONE statement taken after the lock, so READ COMMITTED sees every committed check.
+-- * Incident mode (actp_platform_mode() = 'incident') halves daily_usd AND per_run_usd.
+-- * Rate limits are exact: calls are recorded with clock_timestamp() taken under the policy lock,
+--   so recorded times are monotonic per policy and no 60 s (or 3600 s) window holds more than
+--   the limit.
+-- * Allowlist patterns: "docs.*" = first label is docs (any rest, never an IP); "*.vercel.app" =
+--   any subdomain at any depth, NOT the apex (list "vercel.app" too if wanted); otherwise exact.
+--   A pattern without a port matches only the scheme's default port; "host:8443" that port.
+-- * Unsettled reservations expire at expires_at: the check ignores them at once (lazy expiry) and
+--   the schedule 'actp:policy:expire-reservations' marks them expired. Settling an expired
+--   reservation still records the spend (the ledger is the truth of what was spent).
+
+-- Validation helpers (CHECK constraints use them; TS mirrors them in shared/policy/contracts.ts) ---
+
+create or replace function public.actp_policy_tz_is_valid(tz text)
+returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if tz is null or length(tz) > 64 or tz !~ '^[A-Za-z][A-Za-z0-9_+/-]*$' then
+    return false;
+  end if;
+  perform '2000-01-01 00:00:00+00'::timestamptz at time zone tz;
+  return true;
+exception when others then
+  return false;
+end
+$$;
+
+-- Tool names as ctx.tool and the events table know them: "browser.fetch", "anthropic.messages".
+create or replace function public.actp_policy_tool_name_is_valid(name text)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select name is not null and name ~ '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$';
+$$;
+
+create or replace function public.actp_policy_scope_is_valid(scope text)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select scope is not null and (
+    scope = 'global'
+    or scope ~ '^agent:[a-z][a-z0-9_-]{0,62}$'
+    or (scope ~ '^tool:' and public.actp_policy_tool_name_is_valid(substr(scope, 6)))
+  );
+$$;
+
+-- Allowlist patterns are lowercase ASCII (IDN as punycode), with an optional port.
+create or replace function public.actp_policy_domain_pattern_is_valid(pattern text)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select pattern is not null
+    and length(pattern) <= 260
+    and pattern ~ '^(\*\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.\*|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$'
+    and coalesce(substring(pattern from ':([0-9]{1,5})$')::int, 1) between 1 and 65535;
+$$;
+
+create or replace function public.actp_policy_json_is_count(v jsonb, lo int, hi int)
+returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if v is null or jsonb_typeof(v) <> 'number' or v::text !~ '^[0-9]{1,9}$' then
+    return false;
+  end if;
+  return v::text::int between lo and hi;
+end
+$$;
+
+create or replace function public.actp_policy_json_is_usd(v jsonb)
+returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if v is null or jsonb_typeof(v) <> 'number' then
+    return false;
+  end if;
+  return v::text::numeric between 0 and 1000000000;
+end
+$$;
+
+-- One validator per policy type; unknown keys are refused so a typo ("daily_usdd") is a 400,
+-- not a silently unlimited budget.
+create or replace function public.actp_policy_config_is_valid(policy_type text, config jsonb)
+returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  k text;
+  e jsonb;
+begin
+  if config is null or jsonb_typeof(config) <> 'object' then
+    return false;
+  end if;
+  if policy_type = 'budget' then
+    for k in select jsonb_object_keys(config) loop
+      if k not in ('daily_usd', 'per_run_usd', 'day_boundary_tz', 'reservation_ttl_seconds') then
+        return false;
+      end if;
+    end loop;
+    if not (config ? 'daily_usd' or config ? 'per_run_usd') then
+      return false;
+    end if;
+    if config ? 'daily_usd' and not public.actp_policy_json_is_usd(config -> 'daily_usd') then
+      return false;
+    end if;
+    if config ? 'per_run_usd' and not public.actp_policy_json_is_usd(config -> 'per_run_usd') then
+      return false;
+    end if;
+    if config ? 'day_boundary_tz' then
+      if jsonb_typeof(config -> 'day_boundary_tz') <> 'string' then
+        return false;
+      end if;
+      if not public.actp_policy_tz_is_valid(config ->> 'day_boundary_tz') then
+        return false;
+      end if;
+    end if;
+    if config ? 'reservation_ttl_seconds'
+       and not public.actp_policy_json_is_count(config -> 'reservation_ttl_seconds', 10, 86400) then
+      return false;
+    end if;
+    return true;
+  elsif policy_type = 'rate_limit' then
+    for k in select jsonb_object_keys(config) loop
+      if k not in ('tool', 'max_per_minute', 'max_per_hour') then
+        return false;
+      end if;
+    end loop;
+    if not public.actp_policy_json_is_count(config -> 'max_per_minute', 1, 1000000) then
+      return false;
+    end if;
+    if config ? 'max_per_hour' and not public.actp_policy_json_is_count(config -> 'max_per_hour', 1, 100000000) then
+      return false;
+    end if;
+    if config ? 'tool' then
+      if jsonb_typeof(config -> 'tool') <> 'string' then
+        return false;
+      end if;
+      if not public.actp_policy_tool_name_is_valid(config ->> 'tool') then
+        return false;
+      end if;
+    end if;
+    return true;
+  elsif policy_type = 'allowlist' then
+    for k in select jsonb_object_keys(config) loop
+      if k <> 'allowed_domains' then
+        return false;
+      end if;
+    end loop;
+    if jsonb_typeof(config -> 'allowed_domains') is distinct from 'array' then
+      return false;
+    end if;
+    if jsonb_array_length(config -> 'allowed_domains') > 1000 then
+      return false;
+    end if;
+    for e in select jsonb_array_elements(config -> 'allowed_domains') loop
+      if jsonb_typeof(e) <> 'string' then
+        return false;
+      end if;
+      if not public.actp_policy_domain_pattern_is_valid(e #>> '{}') then
+        return false;
+      end if;
+    end loop;
+    return true;
+  elsif policy_type = 'safety' then
+    for k in select jsonb_object_keys(config) loop
+      if k <> 'require_approval_for' then
+        return false;
+      end if;
+    end loop;
+    if jsonb_typeof(config -> 'require_approval_for') is distinct from 'array' then
+      return false;
+    end if;
+    for e in select jsonb_array_elements(config -> 'require_approval_for') loop
+      if jsonb_typeof(e) <> 'string' then
+        return false;
+      end if;
+      if (e #>> '{}') !~ '^[a-z][a-z0-9_.:-]{0,99}$' then
+        return false;
+      end if;
+    end loop;
+    return true;
+  end if;
+  return false;
+end
+$$;
+
+-- Tables ------------------------------------------------------------------------------------------
+
+create table public.actp_policies (
+  id uuid primary key default gen_random_uuid(),
+  scope text not null constraint actp_policies_scope_format check (public.actp_policy_scope_is_valid(scope)),
+  policy_type text not null check (policy_type in ('budget', 'rate_limit', 'allowlist', 'safety')),
+  config jsonb not null,
+  description text not null default '' check (length(description) <= 2000),
+  enabled boolean not null default true,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint actp_policies_config_valid check (public.actp_policy_config_is_valid(policy_type, config))
+);
+comment on table public.actp_policies is
+  'PRD §4.2: budget / rate_limit / allowlist / safety policies, scoped global, agent:<slug> or tool:<name>.';
+create index actp_policies_scope_idx on public.actp_policies (scope, policy_type) where enabled;
+
+create trigger tg_actp_policies__touch
+  before update on public.actp_policies
+  for each row execute function public.actp_touch_updated_at();
+
+-- One row per allowed check: the estimate held against the budgets until settled or expired.
+create table public.actp_policy_reservations (
+  id uuid primary key default gen_random_uuid(),
+  -- The budget policies the estimate was reserved against (informational; spend is matched by scope).
+  policy_ids uuid[] not null default '{}',
+  agent_slug text not null,
+  tool_name text not null,
+  action_type text not null,
+  run_id uuid,
+  amount_usd numeric(18, 8) not null check (amount_usd >= 0),
+  status text not null default 'reserved' check (status in ('reserved', 'settled', 'expired')),
+  actual_usd numeric(18, 8) check (actual_usd is null or actual_usd >= 0),
+  created_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  settled_at timestamptz,
+  check ((status = 'settled') = (settled_at is not null)),
+  check ((status = 'settled') = (actual_usd is not null)),
+  check (expires_at > created_at)
+);
+create index actp_policy_reservations_open_idx on public.actp_policy_reservations (expires_at)
+  where status = 'reserved';
+create index actp_policy_reservations_open_run_idx on public.actp_policy_reservations (run_id)
+  where status = 'reserved';
+
+-- PRD §4.2 append-only spend log. cost is numeric: float sums drift, and a limit is a money amount.
+create table public.actp_budget_ledger (
+  id uuid primary key default gen_random_uuid(),
+  agent_slug text not null,
+  tool_name text not null,
+  action_type text,
+  cost_usd numeric(18, 8) not null check (cost_usd >= 0),
+  estimated_usd numeric(18, 8) check (estimated_usd is null or estimated_usd >= 0),
+  run_id uuid,
+  -- unique: a reservation is settled at most once, whatever the caller does.
+  reservation_id uuid unique references public.actp_policy_reservations (id),
+  created_at timestamptz not null default now()
+);
+comment on table public.actp_budget_ledger is 'PRD §4.2: append-only spend log (one row per settled reservation).';
+create index actp_budget_ledger_time_idx on public.actp_budget_ledger (created_at) include (cost_usd);
+create index actp_budget_ledger_agent_idx on public.actp_budget_ledger (agent_slug, created_at) include (cost_usd);
+create index actp_budget_ledger_tool_idx on public.actp_budget_ledger (tool_name, created_at) include (cost_usd);
+create index actp_budget_ledger_run_idx on public.actp_budget_ledger (run_id) include (cost_usd) where run_id is not null;
+
+create trigger tg_actp_budget_ledger__append_only
+  before update or delete on public.actp_budget_ledger
+  for each row execute function public.actp_reject_mutation();
+create trigger tg_actp_budget_ledger__no_truncate
+  before truncate on public.actp_budget_ledger
+  for each statement execute function public.actp_reject_mutation();
+
+-- Admitted calls per rate-limit policy; pruned after an hour by the expiry schedule.
+create table public.actp_rate_limit_calls (
+  id bigint generated always as identity primary key,
+  policy_id uuid not null references public.actp_policies (id) on delete cascade,
+  agent_slug text not null,
+  tool_name text not null,
+  run_id uuid,
+  called_at timestamptz not null
+);
+create index actp_rate_limit_calls_policy_time_idx on public.actp_rate_limit_calls (policy_id, called_at);
+
+create table public.actp_policy_approvals (
+  id uuid primary key default gen_random_uuid(),
+  policy_id uuid references public.actp_policies (id) on delete set null,
+  run_id uuid,
+  agent_slug text not null,
+  tool_name text not null,
+  action_type text not null,
+  args_hash text check (args_hash is null or length(args_hash) between 1 and 200),
+  status text not null default 'pending' check (status in ('pending', 'approved', 'denied', 'consumed')),
+  requested_at timestamptz not null default now(),
+  decided_by text check (decided_by is null or length(decided_by) between 1 and 200),
+  decided_at timestamptz,
+  note text check (note is null or length(note) <= 2000),
+  consumed_at timestamptz,
+  check ((status = 'pending') = (decided_at is null)),
+  check ((status = 'consumed') = (consumed_at is not null))
+);
+-- At most one open request per exact call: concurrent denied checks share it.
+create unique index actp_policy_approvals_one_pending_idx on public.actp_policy_approvals
+  (coalesce(run_id, '00000000-0000-0000-0000-000000000000'::uuid), agent_slug, tool_name, action_type, coalesce(args_hash, ''))
+  where status = 'pending';
+create index actp_policy_approvals_call_idx on public.actp_policy_approvals (tool_name, action_type, run_id, requested_at);
+create index actp_policy_approvals_status_idx on public.actp_policy_approvals (status, requested_at);
+
+-- Host matching (mirrors shared/net/allowlist.ts) ------------------------------------------------
+
+-- effective_port is the URL's port or its scheme's default; a pattern without a port matches
+-- only the default port.
+create or replace function public.actp_policy_host_matches(host text, effective_port int, default_port int, pattern text)
+returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_port int := substring(pattern from ':([0-9]{1,5})$')::int;
+  v_pat text := case when v_port is null then pattern else regexp_replace(pattern, ':[0-9]{1,5}$', '') end;
+  v_is_ip boolean := host ~ '^[0-9.]+$' or left(host, 1) = '[';
+  v_suffix text;
+begin
+  if host is null or pattern is null then
+    return false;
+  end if;
+  if coalesce(v_port, default_port) <> effective_port then
+    return false;
+  end if;
+  if left(v_pat, 2) = '*.' then
+    v_suffix := substr(v_pat, 2);  -- ".vercel.app"
+    return not v_is_ip and length(host) > length(v_suffix) and right(host, length(v_suffix)) = v_suffix;
+  elsif right(v_pat, 2) = '.*' then
+    return not v_is_ip and position('.' in host) > 0
+      and split_part(host, '.', 1) = left(v_pat, length(v_pat) - 2);
+  end if;
+  return host = v_pat;
+end
+$$;
+
+-- The decision ------------------------------------------------------------------------------------
+
+create or replace function public.actp_policy_deny(reason text, message text, policy_id uuid default null,
+                                                   retry_after int default null, details jsonb default null)
+returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select jsonb_build_object('allowed', false, 'reason', reason, 'message', message,
+                            'retry_after', retry_after, 'policy_id', policy_id)
+         || case when details is null then '{}'::jsonb else jsonb_build_object('details', details) end;
+$$;
+
+create or replace function public.actp_policy_check(
+  agent_slug text,
+  tool_name text,
+  action_type text,
+  run_id uuid,
+  estimated_cost_usd numeric,
+  target_url text default null,
+  args_hash text default null
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  p_agent text := agent_slug;
+  p_tool text := tool_name;
+  p_action text := action_type;
+  p_run uuid := run_id;
+  p_estimate numeric := estimated_cost_usd;
+  p_url text := target_url;
+  p_args text := args_hash;
+  v_now timestamptz := now();
+  v_ts timestamptz;
+  v_factor numeric := case when public.actp_platform_mode() = 'incident' then 0.5 else 1 end;
+  v_agent record;
+  v_pol record;
+  v_m text[];
+  v_scheme text;
+  v_host text;
+  v_port int;
+  v_default_port int;
+  v_kind text;
+  v_tz text;
+  v_day_start timestamptz;
+  v_daily_used numeric;
+  v_run_used numeric;
+  v_limit numeric;
+  v_count_min int;
+  v_count_hour int;
+  v_oldest timestamptz;
+  v_max int;
+  v_budget_ids uuid[] := '{}';
+  v_rate_ids uuid[] := '{}';
+  v_ttl int;
+  v_safety_policy uuid;
+  v_approval record;
+  v_approval_id uuid;
+  v_reservation uuid;
+begin
+  -- Bad input is an error (400), not a denial: nothing is written.
+  if p_agent is null or p_agent !~ '^[a-z][a-z0-9_-]{0,62}$' then
+    raise exception using errcode = 'P0001', message = 'policy.invalid_agent: agent_slug must be a registered agent slug';
+  end if;
+  if not public.actp_policy_tool_name_is_valid(p_tool) then
+    raise exception using errcode = 'P0001', message = 'policy.invalid_tool: tool_name must match [A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}';
+  end if;
+  if p_action is null or p_action !~ '^[a-z][a-z0-9_.:-]{0,99}$' then
+    raise exception using errcode = 'P0001', message = 'policy.invalid_action_type: action_type must match [a-z][a-z0-9_.:-]{0,99}';
+  end if;
+  if p_estimate is null or p_estimate < 0 or p_estimate > 1000000000 then
+    raise exception using errcode = 'P0001', message = 'policy.invalid_cost: estimated_cost_usd must be a number between 0 and 1e9';
+  end if;
+  if p_args is not null and (length(p_args) = 0 or length(p_args) > 200) then
+    raise exception using errcode = 'P0001', message = 'policy.invalid_args_hash: args_hash must be 1..200 characters';
+  end if;
+  -- Budget and rate limits read spend after taking the policy lock; under REPEATABLE READ the
+  -- snapshot would predate the lock and two checks could both spend the last dollar.
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception using errcode = 'P0001', message = 'policy.isolation: actp_policy_check must run under READ COMMITTED';
+  end if;
+
+  -- Fail closed on who is asking and what they may call.
+  select d.enabled, d.capabilities into v_agent from public.actp_agent_definitions d where d.slug = p_agent;
+  if not found then
+    return public.actp_policy_deny('unknown_agent', format('no agent %s is registered', p_agent));
+  end if;
+  if not v_agent.enabled then
+    return public.actp_policy_deny('agent_disabled', format('agent %s is disabled', p_agent));
+  end if;
+  -- A declared capability list is the agent's tool allowlist; an empty list declares nothing.
+  if jsonb_array_length(v_agent.capabilities) > 0 and not exists (
+    select 1
+    from jsonb_array_elements(v_agent.capabilities) c,
+         lateral (select case jsonb_typeof(c) when 'string' then c #>> '{}' when 'object' then c ->> 'tool' end as t) x
+    where x.t = p_tool or x.t = '*'
+       or (right(x.t, 2) = '.*' and left(p_tool, length(x.t) - 1) = left(x.t, length(x.t) - 1))
+  ) then
+    return public.actp_policy_deny('tool_not_permitted',
+      format('tool %s is not among agent %s''s capabilities', p_tool, p_agent));
+  end if;
+
+  -- The caller (shared/policy checkPolicy) sends the WHATWG-canonical URL; anything not in that
+  -- exact form is refused here rather than parsed leniently.
+  if p_url is not null then
+    v_m := regexp_match(p_url,
+      '^(https?)://([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?([/?][!-~]*)?$');
+    if v_m is null or length(p_url) > 8192 or length(v_m[2]) > 255 then
+      return public.actp_policy_deny('invalid_url', 'target_url is not a canonical http(s) URL');
+    end if;
+    v_scheme := v_m[1];
+    v_host := v_m[2];
+    v_default_port := case v_scheme when 'https' then 443 else 80 end;
+    v_port := coalesce(substr(v_m[6], 2)::int, v_default_port);
+    if v_port not between 1 and 65535 then
+      return public.actp_policy_deny('invalid_url', 'target_url has an invalid port');
+    end if;
+  end if;
+
+  -- Serialize checks that share a budget or rate limit. Row locks in id order: no deadlocks.
+  perform 1
+  from public.actp_policies p
+  where p.enabled and p.policy_type in ('budget', 'rate_limit')
+    and p.scope in ('global', 'agent:' || p_agent, 'tool:' || p_tool)
+  order by p.id
+  for no key update;
+
+  for v_pol in
+    select p.id, p.scope, p.policy_type, p.config
+    from public.actp_policies p
+    where p.enabled and p.scope in ('global', 'agent:' || p_agent, 'tool:' || p_tool)
+    order by case p.policy_type when 'allowlist' then 1 when 'rate_limit' then 2 when 'budget' then 3 else 4 end, p.id
+  loop
+    v_kind := split_part(v_pol.scope, ':', 1);
+
+    if v_pol.policy_type = 'allowlist' then
+      if p_url is null then
+        -- A tool-scoped allowlist says "this tool fetches URLs": a call without one is refused.
+        if v_kind = 'tool' then
+          return public.actp_policy_deny('url_required', format('tool %s needs a target_url for its allowlist', p_tool), v_pol.id);
+        end if;
+      elsif not exists (
+        select 1 from jsonb_array_elements_text(v_pol.config -> 'allowed_domains') d(pattern)
+        where public.actp_policy_host_matches(v_host, v_port, v_default_port, d.pattern)
+      ) then
+        return public.actp_policy_deny('domain_not_allowed',
+          format('host %s is not in the allowlist', v_host), v_pol.id, null,
+          jsonb_build_object('host', v_host, 'port', v_port));
+      end if;
+
+    elsif v_pol.policy_type = 'rate_limit' then
+      if v_pol.config ? 'tool' and v_pol.config ->> 'tool' <> p_tool then
+        continue;
+      end if;
+      -- Taken under the lock, so recorded call times are monotonic per policy.
+      v_ts := coalesce(v_ts, clock_timestamp());
+      select count(*) filter (where c.called_at > v_ts - interval '60 seconds'),
+             count(*)
+        into v_count_min, v_count_hour
+      from public.actp_rate_limit_calls c
+      where c.policy_id = v_pol.id and c.called_at > v_ts - interval '3600 seconds';
+      v_max := (v_pol.config ->> 'max_per_minute')::int;
+      if v_count_min >= v_max then
+        -- The next call fits when enough of the oldest calls have left the window.
+        select c.called_at into v_oldest
+        from public.actp_rate_limit_calls c
+        where c.policy_id = v_pol.id and c.called_at > v_ts - interval '60 seconds'
+        order by c.called_at
+        offset v_count_min - v_max limit 1;
+        return public.actp_policy_deny('rate_limited',
+          format('more than %s calls per minute', v_max), v_pol.id,
+          greatest(1, ceil(extract(epoch from (v_oldest + interval '60 seconds' - v_ts))))::int,
+          jsonb_build_object('window', 'minute', 'limit', v_max));
+      end if;
+      if v_pol.config ? 'max_per_hour' then
+        v_max := (v_pol.config ->> 'max_per_hour')::int;
+        if v_count_hour >= v_max then
+          select c.called_at into v_oldest
+          from public.actp_rate_limit_calls c
+          where c.policy_id = v_pol.id and c.called_at > v_ts - interval '3600 seconds'
+          order by c.called_at
+          offset v_count_hour - v_max limit 1;
+          return public.actp_policy_deny('rate_limited',
+            format('more than %s calls per hour', v_max), v_pol.id,
+            greatest(1, ceil(extract(epoch from (v_oldest + interval '3600 seconds' - v_ts))))::int,
+            jsonb_build_object('window', 'hour', 'limit', v_max));
+        end if;
+      end if;
+      v_rate_ids := v_rate_ids || v_pol.id;
+
+    elsif v_pol.policy_type = 'budget' then
+      v_tz := coalesce(v_pol.config ->> 'day_boundary_tz', 'UTC');
+      v_day_start := date_trunc('day', v_now at time zone v_tz) at time zone v_tz;
+      -- ONE statement, one snapshot: a settle that commits between two separate reads could move
+      -- its amount from "reserved" to "settled" unseen by both and undercount.
+      select
+        coalesce((select sum(l.cost_usd) from public.actp_budget_ledger l
+                  where l.created_at >= v_day_start
+                    and (v_kind = 'global' or (v_kind = 'agent' and l.agent_slug = p_agent)
+                         or (v_kind = 'tool' and l.tool_name = p_tool))), 0)
+        + coalesce((select sum(r.amount_usd) from public.actp_policy_reservations r
+                    where r.status = 'reserved' and r.expires_at > v_now
+                      and (v_kind = 'global' or (v_kind = 'agent' and r.agent_slug = p_agent)
+                           or (v_kind = 'tool' and r.tool_name = p_tool))), 0),
+        case when p_run is null then 0 else
+          coalesce((select sum(l.cost_usd) from public.actp_budget_ledger l
+                    where l.run_id = p_run
+                      and (v_kind = 'global' or (v_kind = 'agent' and l.agent_slug = p_agent)
+                           or (v_kind = 'tool' and l.tool_name = p_tool))), 0)
+          + coalesce((select sum(r.amount_usd) from public.actp_policy_reservations r
+                      where r.status = 'reserved' and r.expires_at > v_now and r.run_id = p_run
+                        and (v_kind = 'global' or (v_kind = 'agent' and r.agent_slug = p_agent)
+                             or (v_kind = 'tool' and r.tool_name = p_tool))), 0)
+        end
+      into v_daily_used, v_run_used;
+
+      if v_pol.config ? 'per_run_usd' then
+        v_limit := (v_pol.config ->> 'per_run_usd')::numeric * v_factor;
+        if v_run_used + p_estimate > v_limit then
+          return public.actp_policy_deny('budget_exceeded',
+            format('per-run budget %s USD would be exceeded', v_limit), v_pol.id, null,
+            jsonb_build_object('limit', 'per_run_usd', 'limit_usd', v_limit, 'used_usd', v_run_used,
+                               'estimated_usd', p_estimate, 'incident_mode', v_factor < 1));
+        end if;
+      end if;
+      if v_pol.config ? 'daily_usd' then
+        v_limit := (v_pol.config ->> 'daily_usd')::numeric * v_factor;
+        if v_daily_used + p_estimate > v_limit then
+          return public.actp_policy_deny('budget_exceeded',
+            format('daily budget %s USD would be exceeded', v_limit), v_pol.id,
+            case when p_estimate <= v_limit then
+              greatest(1, ceil(extract(epoch from ((v_day_start at time zone v_tz + interval '1 day') at time zone v_tz - v_now))))::int
+            end,
+            jsonb_build_object('limit', 'daily_usd', 'limit_usd', v_limit, 'used_usd', v_daily_used,
+                               'estimated_usd', p_estimate, 'day_start', v_day_start, 'day_boundary_tz', v_tz,
+                               'incident_mode', v_factor < 1));
+        end if;
+      end if;
+      v_budget_ids := v_budget_ids || v_pol.id;
+      v_ttl := least(coalesce(v_ttl, 2147483647), coalesce((v_pol.config ->> 'reservation_ttl_seconds')::int, 900));
+
+    elsif v_pol.policy_type = 'safety' then
+      if v_safety_policy is null and exists (
+        select 1 from jsonb_array_elements_text(v_pol.config -> 'require_approval_for') a(t) where a.t = p_action
+      ) then
+        v_safety_policy := v_pol.id;
+      end if;
+    end if;
+  end loop;
+
+  -- Every other policy passed; an approval is consumed only for a call that will be allowed.
+  if v_safety_policy is not null then
+    -- Racing checks wait on the row lock and re-test status: exactly one consumes it.
+    update public.actp_policy_approvals a
+       set status = 'consumed', consumed_at = now()
+     where a.id = (
+             select a2.id from public.actp_policy_approvals a2
+             where a2.status = 'approved' and a2.run_id is not distinct from p_run and a2.agent_slug = p_agent
+               and a2.tool_name = p_tool and a2.action_type = p_action and a2.args_hash is not distinct from p_args
+             order by a2.decided_at, a2.id
+             limit 1)
+       and a.status = 'approved'
+    returning a.id into v_approval_id;
+    if v_approval_id is null then
+      select a.id, a.status into v_approval
+      from public.actp_policy_approvals a
+      where a.run_id is not distinct from p_run and a.agent_slug = p_agent and a.tool_name = p_tool
+        and a.action_type = p_action and a.args_hash is not distinct from p_args
+        and a.status in ('pending', 'denied', 'consumed')
+      order by a.requested_at desc, (a.status = 'pending') desc
+      limit 1;
+      if found and v_approval.status = 'denied' then
+        return public.actp_policy_deny('approval_denied',
+          format('a person denied %s on %s for this call', p_action, p_tool), v_safety_policy, null,
+          jsonb_build_object('approval_id', v_approval.id));
+      end if;
+      if not found or v_approval.status <> 'pending' then
+        insert into public.actp_policy_approvals (policy_id, run_id, agent_slug, tool_name, action_type, args_hash)
+        values (v_safety_policy, p_run, p_agent, p_tool, p_action, p_args)
+        on conflict do nothing;
+        select a.id into v_approval_id
+        from public.actp_policy_approvals a
+        where a.status = 'pending' and a.run_id is not distinct from p_run and a.agent_slug = p_agent
+          and a.tool_name = p_tool and a.action_type = p_action and a.args_hash is not distinct from p_args;
+      else
+        v_approval_id := v_approval.id;
+      end if;
+      return public.actp_policy_deny('approval_required',
+        format('%s on %s needs a person''s approval', p_action, p_tool), v_safety_policy, null,
+        jsonb_build_object('approval_id', v_approval_id));
+    end if;
+  end if;
+
+  if cardinality(v_rate_ids) > 0 then
+    insert into public.actp_rate_limit_calls (policy_id, agent_slug, tool_name, run_id, called_at)
+    select r, p_agent, p_tool, p_run, v_ts from unnest(v_rate_ids) r;
+  end if;
+  insert into public.actp_policy_reservations (policy_ids, agent_slug, tool_name, action_type, run_id, amount_usd, created_at, expires_at)
+  values (v_budget_ids, p_agent, p_tool, p_action, p_run, p_estimate, v_now,
+          v_now + make_interval(secs => coalesce(v_ttl, 900)))
+  returning id into v_reservation;
+
+  return jsonb_build_object('allowed', true, 'reservation_id', v_reservation,
+                            'expires_at', v_now + make_interval(secs => coalesce(v_ttl, 900)),
+                            'approval_id', v_approval_id);
+end
+$$;
+
+create or replace function public.actp_policy_settle(reservation_id uuid, actual_cost_usd numeric)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  p_id uuid := reservation_id;
+  p_cost numeric := actual_cost_usd;
+  r record;
+  v_ledger uuid;
+begin
+  if p_id is null then
+    raise exception using errcode = 'P0001', message = 'policy.invalid_reservation: reservation_id is required';
+  end if;
+  if p_cost is null or p_cost < 0 or p_cost > 1000000000 then
+    raise exception using errcode = 'P0001', message = 'policy.invalid_cost: actual_cost_usd must be a number between 0 and 1e9';
+  end if;
+  select * into r from public.actp_policy_reservations x where x.id = p_id for update;
+  if not found then
+    raise exception using errcode = 'P0001', message = format('policy.reservation.not_found: no reservation %s', p_id);
+  end if;
+  if r.status = 'settled' then
+    raise exception using errcode = 'P0001',
+      message = format('policy.reservation.conflict: reservation %s was already settled at %s', p_id, r.settled_at);
+  end if;
+  update public.actp_policy_reservations x
+     set status = 'settled', settled_at = now(), actual_usd = p_cost
+   where x.id = p_id;
+  insert into public.actp_budget_ledger (agent_slug, tool_name, action_type, cost_usd, estimated_usd, run_id, reservation_id)
+  values (r.agent_slug, r.tool_name, r.action_type, p_cost, r.amount_usd, r.run_id, p_id)
+  returning id into v_ledger;
+  return jsonb_build_object(
+    'reservation_id', p_id,
+    'ledger_id', v_ledger,
+    'cost_usd', round(p_cost, 8),
+    'reserved_usd', r.amount_usd,
+    'released_usd', greatest(r.amount_usd - round(p_cost, 8), 0),
+    'expired', r.status = 'expired' or r.expires_at <= now(),
+    'over_estimate', round(p_cost, 8) > r.amount_usd);
+end
+$$;
+
+create or replace function public.actp_policy_decide_approval(approval_id uuid, decision text, decided_by text, note text default null)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  p_id uuid := approval_id;
+  v_row public.actp_policy_approvals;
+  v_status text;
+begin
+  if decision is null or decision not in ('approve', 'deny') then
+    raise exception using errcode = 'P0001', message = 'policy.invalid_decision: decision must be approve or deny';
+  end if;
+  if decided_by is null or length(decided_by) not between 1 and 200 then
+    raise exception using errcode = 'P0001', message = 'policy.invalid_decision: decided_by must be 1..200 characters';
+  end if;
+  update public.actp_policy_approvals a
+     set status = case decision when 'approve' then 'approved' else 'denied' end,
+         decided_by = actp_policy_decide_approval.decided_by,
+         decided_at = now(),
+         note = actp_policy_decide_approval.note
+   where a.id = p_id and a.status = 'pending'
+  returning a.* into v_row;
+  if not found then
+    select a.status into v_status from public.actp_policy_approvals a where a.id = p_id;
+    if not found then
+      raise exception using errcode = 'P0001', message = format('policy.approval.not_found: no approval %s', p_id);
+    end if;
+    raise exception using errcode = 'P0001', message = format('policy.approval.conflict: approval %s is already %s', p_id, v_status);
+  end if;
+  return to_jsonb(v_row);
+end
+$$;
+
+-- Housekeeping: mark lapsed reservations, drop rate-limit records no window can see any more.
+create or replace function public.actp_policy_expire_reservations()
+returns int
+language plpgsql
+set search_path = ''
+as $$
+declare
+  n int;
+begin
+  update public.actp_policy_reservations set status = 'expired'
+   where status = 'reserved' and expires_at <= now();
+  get diagnostics n = row_count;
+  delete from public.actp_rate_limit_calls where called_at < now() - interval '2 hours';
+  return n;
+end
+$$;
+
+insert into public.actp_schedules (name, cron_expr, command, description, critical)
+values (
+  'actp:policy:expire-reservations',
+  '* * * * *',
+  'select public.actp_policy_expire_reservations()',
+  'Marks unsettled budget reservations past expires_at as expired and prunes rate-limit records older than two hours.',
+  true
+)
+on conflict (name) do nothing;
+
+-- Row level security and privileges ---------------------------------------------------------------
+
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['actp_policies', 'actp_policy_reservations', 'actp_budget_ledger',
+                           'actp_rate_limit_calls', 'actp_policy_approvals']
+  loop
+    execute format('alter table public.%I enable row level security', t);
+    execute format('create policy %I on public.%I for all to service_role using (true) with check (true)', t || '_service', t);
+    execute format('revoke all on public.%I from anon', t);
+    execute format('revoke insert, update, delete, truncate on public.%I from authenticated', t);
+    execute format('grant all on public.%I to service_role', t);
+  end loop;
+  -- The dashboard shows policies, spend and pending approvals; only the service role changes them.
+  foreach t in array array['actp_policies', 'actp_budget_ledger', 'actp_policy_approvals']
+  loop
+    execute format('create policy %I on public.%I for select to authenticated using (true)', t || '_read', t);
+    execute format('grant select on public.%I to authenticated', t);
+  end loop;
+  execute 'revoke all on public.actp_policy_reservations, public.actp_rate_limit_calls from authenticated';
+end
+$$;
+
+revoke execute on function public.actp_policy_check(text, text, text, uuid, numeric, text, text) from public, anon, authenticated;
+revoke execute on function public.actp_policy_settle(uuid, numeric) from public, anon, authenticated;
+revoke execute on function public.actp_policy_decide_approval(uuid, text, text, text) from public, anon, authenticated;
+revoke execute on function public.actp_policy_expire_reservations() from public, anon, authenticated;
+grant execute on function public.actp_policy_check(text, text, text, uuid, numeric, text, text) to service_role;
+grant execute on function public.actp_policy_settle(uuid, numeric) to service_role;
+grant execute on function public.actp_policy_decide_approval(uuid, text, text, text) to service_role;
+grant execute on function public.actp_policy_expire_reservations() to service_role;
