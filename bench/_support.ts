@@ -1,6 +1,7 @@
 // Shared by the benchmarks: targets (the embedded database, and DATABASE_URL when set) and stats.
 import { startEmbeddedDatabase } from "../node/db/embedded.ts";
 import { migrate } from "../node/db/migrate.ts";
+import { createThrowawayDatabase } from "../node/db/throwaway.ts";
 
 export interface BenchTarget {
   label: string;
@@ -17,8 +18,9 @@ export async function benchTargets(): Promise<BenchTarget[]> {
     targets.push({ label: "embedded PGlite", url: embedded.url, close: () => embedded.stop() });
   }
   if (process.env.DATABASE_URL) {
-    await migrate(process.env.DATABASE_URL);
-    targets.push({ label: "DATABASE_URL (PostgreSQL)", url: process.env.DATABASE_URL, close: async () => {} });
+    // A throwaway database on that server: a benchmark never writes into a database someone uses.
+    const t = await createThrowawayDatabase(process.env.DATABASE_URL, "bench");
+    targets.push({ label: "DATABASE_URL (PostgreSQL, throwaway database)", url: t.url, close: () => t.drop() });
   }
   return targets;
 }
