@@ -1,0 +1,211 @@
+// ctx.tool(name, args, options, fn): every guardrail of a tool call, in the order the issue fixes:
+// policy check (budget reservation, rate limit, allowlist for options.url, approval by args hash)
+// -> circuit breaker (allow, probe, or the configured fallback tool) -> fn -> settle -> events.
+// A refusal throws a typed error and is still written to the job's timeline as tool.call_failed.
+import { randomUUID } from "node:crypto";
+import { circuitBreakersFor, type CircuitBreakers, type CircuitTicket, ToolName } from "../../../shared/circuits/index.ts";
+import type { JobInfo } from "../job-info.ts";
+import { canonicalizeUrl } from "../../../shared/net/allowlist.ts";
+import { argsHash } from "./args-hash.ts";
+import { CircuitOpenError, ToolDeniedError, ToolInputError, ToolTimeoutError } from "./errors.ts";
+import { emitCompleted, emitFailed, emitStarted, errorInfo, type FailureKind } from "./events.ts";
+import { sharedPolicy, type PolicyPort } from "./policy.ts";
+
+/** What a tool function gets: where it runs, how to stop, and how to report what it really cost. */
+export interface ToolCallScope {
+  readonly toolName: string;
+  readonly callId: string;
+  /** True when the breaker of the requested tool was open and this is its fallback running instead. */
+  readonly isFallback: boolean;
+  /** options.url in the canonical form the allowlist checked: fetch this, not the raw string. */
+  readonly url: string | null;
+  /** Aborted on timeout_ms or when the job is cancelled. */
+  readonly signal: AbortSignal;
+  /** The actual cost in US dollars; without it the estimate is settled. */
+  reportCost(usd: number): void;
+}
+
+export type ToolFn<T> = (call: ToolCallScope) => Promise<T> | T;
+
+export interface ToolCallOptions<T = unknown> {
+  /** Policy action type (safety rules match on it). Default "tool_call". */
+  action_type?: string;
+  /** Reserved against the budgets before the call. Default 0. */
+  estimated_cost_usd?: number;
+  /** The URL the call will reach: checked against the allowlist policies. */
+  url?: string;
+  timeout_ms?: number;
+  /**
+   * Functions for fallback tools, by tool name. When this tool's breaker is open and its config names
+   * a fallback, the call goes to fallbacks[fallback] (with its own policy check and breaker);
+   * without one the call fails with CircuitOpenError.
+   */
+  fallbacks?: Readonly<Record<string, ToolFn<T>>>;
+}
+
+export interface ToolCallDeps {
+  policy?: PolicyPort;
+  breakers?: CircuitBreakers;
+}
+
+const ACTION_TYPE = /^[a-z][a-z0-9_.:-]{0,99}$/;
+const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
+
+function validate(name: string, options: ToolCallOptions<unknown>): void {
+  if (!ToolName.safeParse(name).success) throw new ToolInputError(`invalid tool name ${JSON.stringify(String(name).slice(0, 80))}`);
+  if (options.action_type !== undefined && !ACTION_TYPE.test(options.action_type)) {
+    throw new ToolInputError(`invalid action_type ${JSON.stringify(options.action_type.slice(0, 80))}`);
+  }
+  const est = options.estimated_cost_usd;
+  if (est !== undefined && (typeof est !== "number" || !Number.isFinite(est) || est < 0)) {
+    throw new ToolInputError("estimated_cost_usd must be a finite number >= 0");
+  }
+  const t = options.timeout_ms;
+  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > MAX_TIMEOUT_MS)) {
+    throw new ToolInputError(`timeout_ms must be an integer between 1 and ${MAX_TIMEOUT_MS}`);
+  }
+  if (options.url !== undefined && typeof options.url !== "string") throw new ToolInputError("url must be a string");
+}
+
+/** Runs fn under a deadline and the job's signal; rejects as soon as either fires, even if fn ignores it. */
+async function runBounded<T>(
+  tool: string,
+  parent: AbortSignal,
+  timeoutMs: number | undefined,
+  body: (signal: AbortSignal) => Promise<T> | T,
+): Promise<T> {
+  const ctrl = new AbortController();
+  const onParent = () => ctrl.abort(parent.reason);
+  parent.addEventListener("abort", onParent, { once: true });
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => ctrl.abort(new ToolTimeoutError(tool, timeoutMs)), timeoutMs);
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      if (ctrl.signal.aborted) return reject(ctrl.signal.reason);
+      ctrl.signal.addEventListener("abort", () => reject(ctrl.signal.reason), { once: true });
+      Promise.resolve()
+        .then(() => body(ctrl.signal))
+        .then(resolve, reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    parent.removeEventListener("abort", onParent);
+  }
+}
+
+function denialKind(reason: string): FailureKind {
+  return /rate/.test(reason) ? "rate_limited" : "policy_denied";
+}
+
+export async function runToolCall<T>(
+  info: JobInfo,
+  name: string,
+  args: unknown,
+  options: ToolCallOptions<T>,
+  fn: ToolFn<T>,
+  deps: ToolCallDeps = {},
+): Promise<T> {
+  validate(name, options);
+  if (info.signal.aborted) throw info.signal.reason;
+  const policy = deps.policy ?? sharedPolicy;
+  const breakers = deps.breakers ?? circuitBreakersFor(info.db);
+  const hash = argsHash(args);
+  const actionType = options.action_type ?? "tool_call";
+  const estimate = options.estimated_cost_usd ?? 0;
+  const canonical = options.url === undefined ? null : canonicalizeUrl(options.url);
+  const url = canonical?.ok ? canonical.href : null;
+
+  const attempt = async (tool: string, toolFn: ToolFn<T>, isFallback: boolean): Promise<T> => {
+    const callId = randomUUID();
+
+    let verdict;
+    try {
+      verdict = await policy.check(info.db, {
+        agent_slug: info.agentSlug,
+        tool_name: tool,
+        action_type: actionType,
+        run_id: info.jobId,
+        estimated_cost_usd: estimate,
+        ...(options.url === undefined ? {} : { target_url: options.url }),
+        args_hash: hash,
+      });
+    } catch (err) {
+      // Bad input the policy service refuses (an unparsable URL, say): still on the timeline.
+      await emitFailed(info, tool, { call_id: callId, kind: "policy_denied", error: errorInfo(err, "policy") });
+      throw err;
+    }
+    if (!verdict.allowed) {
+      const denied = new ToolDeniedError(tool, verdict.reason, verdict.retry_after, verdict.policy_id);
+      await emitFailed(info, tool, {
+        call_id: callId,
+        kind: denialKind(verdict.reason),
+        error: { message: verdict.message, code: `policy.${verdict.reason}`.slice(0, 200), where: "policy" },
+        ...(verdict.retry_after === null ? {} : { retry_after_ms: Math.round(verdict.retry_after * 1000) }),
+        ...(verdict.policy_id === null ? {} : { policy_id: verdict.policy_id }),
+        reason: verdict.reason,
+      });
+      throw denied;
+    }
+    const reservation = verdict.reservation_id;
+
+    let ticket: CircuitTicket;
+    try {
+      ticket = await breakers.acquire(tool);
+    } catch (err) {
+      await policy.settle(info.db, reservation, 0);
+      throw err;
+    }
+    if (ticket.decision === "reject" || ticket.decision === "fallback") {
+      await policy.settle(info.db, reservation, 0);
+      const fallbackTool = ticket.decision === "fallback" ? ticket.fallback_tool : null;
+      const fallbackFn = fallbackTool && !isFallback ? options.fallbacks?.[fallbackTool] : undefined;
+      await emitFailed(info, tool, {
+        call_id: callId,
+        kind: "circuit_open",
+        error: { message: `circuit of ${tool} is ${ticket.state}`, code: "tool.circuit_open", where: "circuit" },
+        retry_after_ms: ticket.retry_after * 1000,
+        ...(fallbackFn ? { fallback_tool: fallbackTool } : {}),
+      });
+      // One hop only: a fallback's own fallback is not followed, so a cycle of fallbacks cannot loop.
+      if (fallbackTool && fallbackFn) return attempt(fallbackTool, fallbackFn, true);
+      throw new CircuitOpenError(tool, ticket.retry_after, fallbackTool);
+    }
+
+    await emitStarted(info, tool, { call_id: callId, action_type: actionType, input_hash: hash });
+    let reported: number | undefined;
+    const started = performance.now();
+    let value: T;
+    try {
+      value = await runBounded(tool, info.signal, options.timeout_ms, (signal) =>
+        toolFn({
+          toolName: tool,
+          callId,
+          isFallback,
+          url,
+          signal,
+          reportCost(usd: number) {
+            if (typeof usd !== "number" || !Number.isFinite(usd) || usd < 0) throw new ToolInputError("reportCost needs a finite number >= 0");
+            reported = usd;
+          },
+        }),
+      );
+    } catch (err) {
+      const durationMs = Math.round(performance.now() - started);
+      const cancelled = info.signal.aborted && err === info.signal.reason;
+      const kind: FailureKind = err instanceof ToolTimeoutError ? "timeout" : "error";
+      // A failed call may still have cost money; without a report the estimate is the honest figure.
+      await policy.settle(info.db, reservation, reported ?? estimate);
+      // A cancelled job says nothing about the tool's health.
+      if (!cancelled) await breakers.record(ticket, false, errorInfo(err, tool));
+      await emitFailed(info, tool, { call_id: callId, kind, error: errorInfo(err, tool), duration_ms: durationMs });
+      throw err;
+    }
+    const durationMs = Math.round(performance.now() - started);
+    const cost = reported ?? estimate;
+    await policy.settle(info.db, reservation, cost);
+    await breakers.record(ticket, true);
+    await emitCompleted(info, tool, { call_id: callId, duration_ms: durationMs, cost_usd: cost });
+    return value;
+  };
+
+  return attempt(name, fn, false);
+}

@@ -1,0 +1,3 @@
+export * from "./schema.ts";
+export * from "./sql.ts";
+export * from "./cost.ts";
