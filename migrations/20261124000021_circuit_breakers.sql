@@ -143,7 +143,7 @@ set search_path = ''
 as $$
   select jsonb_build_object(
     'tool', p_tool,
-    'failures', greatest(p_failures, 1),
+    'failures', greatest(p_failures, 0),
     'window_seconds', p_window,
     'reopens_at', to_jsonb(p_reopens_at),
     'threshold', p_threshold,
@@ -279,7 +279,7 @@ begin
      where tool_name = p_tool;
     perform public.actp_circuit_emit('open', p_tool, public.actp_circuit_open_payload(
       p_tool, coalesce(cardinality(st.recent_failures), 0), v_reopens, cfg.window_seconds,
-      cfg.failure_threshold, cfg.fallback_tool, v_error, jsonb_build_object('probe_failed', true)));
+      cfg.failure_threshold, cfg.fallback_tool, v_error, jsonb_build_object('probe_failed', true, 'reason', 'probe_failed')));
     return jsonb_build_object('state', 'open', 'transition', 'opened', 'retry_after', cfg.recovery_probe_seconds);
   end if;
 
@@ -302,7 +302,8 @@ begin
            last_error = coalesce(v_error, last_error), updated_at = now()
      where tool_name = p_tool;
     perform public.actp_circuit_emit('open', p_tool, public.actp_circuit_open_payload(
-      p_tool, cardinality(v_failures), v_reopens, cfg.window_seconds, cfg.failure_threshold, cfg.fallback_tool, v_error));
+      p_tool, cardinality(v_failures), v_reopens, cfg.window_seconds, cfg.failure_threshold, cfg.fallback_tool, v_error,
+      jsonb_build_object('reason', 'failure_threshold')));
     return jsonb_build_object('state', 'open', 'transition', 'opened', 'retry_after', cfg.recovery_probe_seconds);
   end if;
 
@@ -371,7 +372,7 @@ begin
   if st.state <> 'open' then
     perform public.actp_circuit_emit('open', p_tool, public.actp_circuit_open_payload(
       p_tool, cardinality(st.recent_failures), v_reopens, cfg.window_seconds, cfg.failure_threshold,
-      cfg.fallback_tool, null, jsonb_build_object('forced', true)));
+      cfg.fallback_tool, null, jsonb_build_object('forced', true, 'reason', 'forced')));
   end if;
   return jsonb_build_object('state', 'open', 'transition', case when st.state <> 'open' then 'opened' end,
                             'reopens_at', to_jsonb(v_reopens));

@@ -256,7 +256,8 @@ const RESEARCH_STAGES = ["plan", "search", "fetch", "rank", "synthesize", "propo
 // describe the same transitions; one shape each keeps dashboards from needing two parsers.
 const circuitOpenPayload = payloadObject({
   tool: label().describe("the tool whose breaker changed state, e.g. browser.fetch"),
-  failures: z.int().min(1).describe("failures counted in the window that tripped the breaker"),
+  failures: z.int().min(0).describe("failures counted in the window that tripped the breaker (0 when an operator forced it open)"),
+  reason: z.enum(["failure_threshold", "probe_failed", "forced"]).optional().describe("why the breaker opened"),
   window_seconds: z.int().min(1),
   reopens_at: timestamp().describe("when the breaker lets one probe call through (half-open)"),
   threshold: z.int().min(1).optional(),
