@@ -7,12 +7,11 @@ import { testDatabase } from "../support/db.ts";
 const db = testDatabase();
 const tag = randomBytes(3).toString("hex");
 const hits = `sched_hits_${tag}`;
-let base: Date; // the first whole minute after the schedules were created
+// The first whole minute after the schedule under test was created; set by schedule().
+let base: Date;
 
 beforeAll(async () => {
   await db.query(`create table public.${hits} (name text not null, at timestamptz not null default now())`);
-  const { rows } = await db.query<{ now: Date }>(`select now() as now`);
-  base = new Date(Math.floor(rows[0]!.now.getTime() / 60_000) * 60_000 + 60_000);
 });
 afterAll(async () => {
   await db.query(`delete from public.actp_schedules where name like $1`, [`test:${tag}:%`]);
@@ -22,12 +21,11 @@ afterAll(async () => {
 
 async function schedule(name: string, cron: string, command?: string, critical = false) {
   const full = `test:${tag}:${name}`;
-  await db.query(`insert into public.actp_schedules (name, cron_expr, command, critical) values ($1, $2, $3, $4)`, [
-    full,
-    cron,
-    command ?? `insert into public.${hits} (name) values ('${full}')`,
-    critical,
-  ]);
+  const { rows } = await db.query<{ updated_at: Date }>(
+    `insert into public.actp_schedules (name, cron_expr, command, critical) values ($1, $2, $3, $4) returning updated_at`,
+    [full, cron, command ?? `insert into public.${hits} (name) values ('${full}')`, critical],
+  );
+  base = new Date(Math.floor(rows[0]!.updated_at.getTime() / 60_000) * 60_000 + 60_000);
   return full;
 }
 
