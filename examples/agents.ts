@@ -1,0 +1,2 @@
+// The example agents, as `actp worker examples/agents.ts` loads them.
+export { researcher } from "./researcher.ts";

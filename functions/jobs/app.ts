@@ -1,0 +1,43 @@
+// jobs: submit a job for an agent (validated against the agent's input schema), read its status,
+// cancel it. Submitting and cancelling need the service role; reading needs any valid key whose role
+// may read actp_jobs (RLS decides).
+import { createFunctionApp, authenticate, requireServiceRole, jsonBody, parseWith, readJson } from "../_shared/http.ts";
+import { runtime } from "../_shared/runtime.ts";
+import { notFound } from "../../shared/errors.ts";
+import { CancelRequestSchema, JobIdSchema, SubmitRequestSchema } from "../../shared/jobs/contracts.ts";
+import { cancel, getJob } from "../../shared/jobs/plans.ts";
+import { rethrowJobsError } from "../../shared/jobs/errors.ts";
+import { submitJob } from "../../shared/jobs/submit.ts";
+
+export const app = createFunctionApp("jobs");
+
+app.use("*", authenticate);
+
+app.post("/", requireServiceRole, async (c) => {
+  const req = await jsonBody(c, SubmitRequestSchema);
+  const id = await runtime().db.asRole(c.get("claims"), (tx) =>
+    submitJob(tx, req.agent, req.input, { source: "api", ...req.options }),
+  );
+  return c.json({ id, status: "queued" }, 201);
+});
+
+app.get("/:id", async (c) => {
+  const id = parseWith(JobIdSchema, c.req.param("id"), "jobs.invalid_id");
+  const job = await runtime().db.asRole(c.get("claims"), (tx) => getJob(tx, id));
+  if (!job) throw notFound("jobs.job_not_found", `no job ${id}`);
+  return c.json(job);
+});
+
+app.post("/:id/cancel", requireServiceRole, async (c) => {
+  const id = parseWith(JobIdSchema, c.req.param("id"), "jobs.invalid_id");
+  // The body is optional: an empty POST cancels with the default reason.
+  const hasBody = Number(c.req.header("content-length") ?? "0") > 0;
+  const body = hasBody ? parseWith(CancelRequestSchema, await readJson(c)) : {};
+  const claims = c.get("claims");
+  try {
+    await runtime().db.asRole(claims, (tx) => cancel(tx, id, body.cancelled_by ?? claims.sub ?? "service_role", body.reason ?? null));
+  } catch (err) {
+    rethrowJobsError(err);
+  }
+  return c.json({ id, status: "cancelled" });
+});

@@ -1,0 +1,46 @@
+// `actp enqueue <agent> --input '<json>'`: submits a job through the same SQL function as the jobs
+// function and the SDK.
+import type { Command } from "commander";
+import { createPgDatabase } from "../../../shared/db/pg.ts";
+import { ActpError } from "../../../shared/errors.ts";
+import { submitJob } from "../../../shared/jobs/submit.ts";
+
+export function workerDatabaseUrl(): string {
+  return process.env.DATABASE_URL || `postgres://postgres:postgres@127.0.0.1:${process.env.ACTP_DB_PORT || "54322"}/postgres?sslmode=disable`;
+}
+
+export function register(program: Command): void {
+  program
+    .command("enqueue")
+    .description("submit a job for an agent")
+    .argument("<agent>", "agent slug")
+    .option("-i, --input <json>", "job input as JSON", "{}")
+    .option("-o, --options <json>", "submit options as JSON (priority, start_after, retry_limit, expire_in_seconds, singleton_key, ...)", "{}")
+    .option("--db-url <url>", "database URL (default DATABASE_URL)")
+    .option("--json", "print the result as JSON")
+    .action(async (agent: string, opts: { input: string; options: string; dbUrl?: string; json?: boolean }) => {
+      const db = createPgDatabase({ connectionString: opts.dbUrl ?? workerDatabaseUrl(), max: 1, applicationName: "actp-cli" });
+      try {
+        const input = parseJson(opts.input, "--input");
+        const options = { source: "cli", ...(parseJson(opts.options, "--options") as object) };
+        const id = await submitJob(db, agent, input, options);
+        console.log(opts.json ? JSON.stringify({ id, status: "queued" }) : `queued job ${id} for agent ${agent}`);
+      } catch (err) {
+        if (err instanceof ActpError) {
+          console.error(opts.json ? JSON.stringify(err.toBody()) : `error ${err.status} ${err.code}: ${err.message}`);
+          if (!opts.json && err.details) console.error(JSON.stringify(err.details, null, 2));
+          process.exitCode = 1;
+        } else throw err;
+      } finally {
+        await db.end();
+      }
+    });
+}
+
+function parseJson(raw: string, flag: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ActpError("cli.invalid_json", `${flag} is not valid JSON`);
+  }
+}

@@ -1,0 +1,50 @@
+// `actp worker <module>`: runs the agents a module exports, in supervised worker processes.
+import type { Command } from "commander";
+import { installQueueEngine } from "../../worker/boss.ts";
+import { loadAgents } from "../../worker/load.ts";
+import { WorkerSupervisor } from "../../worker/supervisor.ts";
+import { workerDatabaseUrl } from "./enqueue.ts";
+
+export function register(program: Command): void {
+  program
+    .command("worker")
+    .description("work the queues of the agents a module exports (DATABASE_URL, else the local dev database)")
+    .argument("<module>", "a .ts/.js module exporting defineAgent() results")
+    .option("-p, --processes <n>", "worker processes", "1")
+    .option("-c, --concurrency <n>", "jobs at once per agent in each process", "4")
+    .option("--max-rss-mb <mb>", "recycle a worker process above this RSS", "512")
+    .option("--ping-timeout-ms <ms>", "replace a worker whose event loop does not answer for this long", "10000")
+    .option("--db-url <url>", "database URL (default DATABASE_URL)")
+    .action(async (module: string, opts: { processes: string; concurrency: string; maxRssMb: string; pingTimeoutMs: string; dbUrl?: string }) => {
+      const url = opts.dbUrl ?? workerDatabaseUrl();
+      const agents = await loadAgents(module);
+      await installQueueEngine(url);
+      const sup = new WorkerSupervisor({
+        module,
+        connectionString: url,
+        processes: positiveInt(opts.processes, "--processes"),
+        concurrency: positiveInt(opts.concurrency, "--concurrency"),
+        maxRssBytes: positiveInt(opts.maxRssMb, "--max-rss-mb") * 1024 * 1024,
+        pingTimeoutMs: positiveInt(opts.pingTimeoutMs, "--ping-timeout-ms"),
+        log: (line) => console.log(`  ${line}`),
+      });
+      console.log(`actp worker: ${agents.map((a) => a.slug).join(", ")} from ${module}`);
+      sup.start();
+      let stopping = false;
+      const shutdown = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        console.log(`actp worker: ${signal}, draining`);
+        await sup.stop();
+        process.exit(0);
+      };
+      process.on("SIGINT", () => void shutdown("SIGINT"));
+      process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    });
+}
+
+function positiveInt(raw: string, name: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return n;
+}

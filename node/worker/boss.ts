@@ -1,0 +1,61 @@
+// pg-boss for actp: one way to construct it, to install its schema, and to create agent queues with
+// actp's queue settings (shared/jobs/queue.ts, mirrored by actp_jobs_queue_defaults() in SQL).
+import { PgBoss } from "pg-boss";
+import { ACTP_QUEUE_DEFAULTS, DLQ_QUEUE, queueName } from "../../shared/jobs/queue.ts";
+
+export interface BossOptions {
+  /** Run pg-boss's own supervisor (expiry and heartbeat-loss sweeps) in this process. */
+  supervise?: boolean;
+  /** Use LISTEN/NOTIFY to wake workers the moment a job is submitted (polling stays as the floor). */
+  listenNotify?: boolean;
+  max?: number;
+  applicationName?: string;
+}
+
+export function createBoss(connectionString: string, o: BossOptions = {}): PgBoss {
+  const boss = new PgBoss({
+    connectionString,
+    schema: "pgboss",
+    max: o.max ?? 10,
+    application_name: o.applicationName ?? "actp-worker",
+    supervise: o.supervise ?? true,
+    superviseIntervalSeconds: 10,
+    schedule: false,
+    useListenNotify: o.listenNotify ?? true,
+  } as ConstructorParameters<typeof PgBoss>[0]);
+  // pg-boss reports background errors as events; an unhandled 'error' event would kill the process.
+  boss.on("error", (err: unknown) => console.error("[actp worker] pg-boss:", err instanceof Error ? err.message : err));
+  return boss;
+}
+
+/**
+ * Installs (or migrates) pg-boss's schema and stops again. The dev process and the worker run this
+ * before anything submits: actp_jobs_submit needs the pgboss schema and says so when it is missing.
+ */
+export async function installQueueEngine(connectionString: string): Promise<void> {
+  const boss = createBoss(connectionString, { supervise: false, listenNotify: false, max: 2 });
+  await boss.start();
+  await boss.stop({ graceful: false, close: true });
+}
+
+export type QueueOverrides = Partial<{
+  retryLimit: number;
+  retryDelay: number;
+  retryBackoff: boolean;
+  retryDelayMax: number;
+  expireInSeconds: number;
+  heartbeatSeconds: number;
+}>;
+
+/** Creates the dead-letter queue and each agent's queue, and brings existing queues to these settings. */
+export async function ensureAgentQueues(boss: PgBoss, slugs: readonly string[], overrides: QueueOverrides = {}): Promise<void> {
+  await boss.createQueue(DLQ_QUEUE, { retentionSeconds: 14 * 24 * 3600 });
+  const { policy, retryDelayMax, ...rest } = { ...ACTP_QUEUE_DEFAULTS, ...overrides };
+  // pg-boss allows a maximum delay only with backoff.
+  const settings = rest.retryBackoff ? { ...rest, retryDelayMax } : rest;
+  for (const slug of slugs) {
+    const name = queueName(slug);
+    await boss.createQueue(name, { policy, ...settings });
+    await boss.updateQueue(name, rest.retryBackoff ? settings : { ...settings, retryDelayMax: null });
+  }
+}

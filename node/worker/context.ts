@@ -1,0 +1,136 @@
+// The context an agent's handler receives for one job attempt. Durable steps, progress, the
+// scratchpad, cancellation and event emission all go through it, so a handler written against it
+// gets checkpoints, timelines and cancellation without code of its own.
+import { createHash } from "node:crypto";
+import type { Database } from "../../shared/db/types.ts";
+import { emit, validateEvents } from "../../shared/events/emit.ts";
+import type { EventInput } from "../../shared/events/registry.ts";
+import type { Scratchpad, ScratchpadRegistry } from "../../shared/execution-context/index.ts";
+import * as plans from "../../shared/jobs/plans.ts";
+import { DuplicateStepError, toJobError } from "./errors.ts";
+import type { JobInfo } from "./job-info.ts";
+
+export interface StepOptions {
+  /** What the step works on; its hash is recorded with the checkpoint (default: the job's input). */
+  input?: unknown;
+}
+
+export type ProgressUpdate = string | { message: string; pct?: number; artifact_ref?: string; [key: string]: unknown };
+
+export interface JobContext<Input = unknown> {
+  readonly jobId: string;
+  readonly agent: string;
+  readonly input: Input;
+  /** 1-based attempt number. */
+  readonly attempt: number;
+  /** Aborted on cancellation, on timeout, and when the claim was released to another worker. */
+  readonly signal: AbortSignal;
+  /** What guardrails (ctx.tool, ctx.llm) need to know about this job. */
+  readonly info: JobInfo;
+  /**
+   * Runs fn once per job: when a step of this name completed before (earlier attempt, crashed
+   * worker, or a replay that reuses it), its recorded output is returned and fn does not run.
+   * The output must be JSON; what fn returns comes back as its JSON round trip, the same value a
+   * later attempt would get from the checkpoint.
+   */
+  step<T>(name: string, fn: () => Promise<T> | T, options?: StepOptions): Promise<T>;
+  /** Records progress on the job and emits job.progress. */
+  progress(update: ProgressUpdate): Promise<void>;
+  /** The scratchpad of the step running now (or of "job" outside any step); released when the attempt ends. */
+  readonly scratch: Scratchpad;
+  /** Emits events for this job; job_id, agent_slug and the current step are filled in. */
+  emit(events: EventInput | readonly EventInput[]): Promise<void>;
+  /** Name of the durable step running now, if any. */
+  currentStep(): string | null;
+}
+
+export interface ContextDeps {
+  db: Database;
+  jobId: string;
+  agent: string;
+  input: unknown;
+  attempt: number;
+  signal: AbortSignal;
+  scratchpads: ScratchpadRegistry;
+  /** Steps that completed before this attempt started (from actp_jobs_start). */
+  completedSteps: Record<string, { output: unknown }>;
+}
+
+// The step an error was thrown in, so the attempt's recorded error can name it after the step ended.
+const failedIn = new WeakMap<object, string>();
+
+export function stepOfError(err: unknown): string | null {
+  return typeof err === "object" && err !== null ? (failedIn.get(err) ?? null) : null;
+}
+
+export function sha256Json(value: unknown): string {
+  return "sha256:" + createHash("sha256").update(JSON.stringify(value ?? null)).digest("hex");
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? "aborted"));
+}
+
+export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
+  const used = new Set<string>();
+  const stack: string[] = [];
+  const currentStep = () => stack.at(-1) ?? null;
+  const jobInputHash = sha256Json(d.input);
+  const info: JobInfo = { db: d.db, jobId: d.jobId, agentSlug: d.agent, signal: d.signal, currentStep };
+
+  const ctx: JobContext<Input> = {
+    jobId: d.jobId,
+    agent: d.agent,
+    input: d.input as Input,
+    attempt: d.attempt,
+    signal: d.signal,
+    info,
+    currentStep,
+    get scratch() {
+      return d.scratchpads.forStep(d.jobId, currentStep() ?? "job");
+    },
+    async step<T>(name: string, fn: () => Promise<T> | T, options?: StepOptions): Promise<T> {
+      if (typeof name !== "string" || name.length === 0 || name.length > 200) {
+        throw new TypeError("step name must be a string of 1 to 200 characters");
+      }
+      if (used.has(name)) throw new DuplicateStepError(name);
+      used.add(name);
+      throwIfAborted(d.signal);
+      const recorded = d.completedSteps[name];
+      if (recorded) return recorded.output as T;
+      const hash = options && "input" in options ? sha256Json(options.input) : jobInputHash;
+      const begin = await plans.stepBegin(d.db, d.jobId, name, hash, d.attempt);
+      if (begin.status === "completed") return begin.output as T;
+      stack.push(name);
+      let output: T;
+      try {
+        const value = await fn();
+        // The checkpoint is JSON; handing back its round trip makes a first run and a resumed run
+        // see the same value (no Dates or undefineds that a replay could not reproduce).
+        output = (value === undefined ? null : JSON.parse(JSON.stringify(value))) as T;
+      } catch (err) {
+        stack.pop();
+        if (typeof err === "object" && err !== null && !failedIn.has(err)) failedIn.set(err, name);
+        await plans.stepFinish(d.db, d.jobId, name, null, toJobError(err, name));
+        throw err;
+      }
+      stack.pop();
+      await plans.stepFinish(d.db, d.jobId, name, output, null);
+      return output;
+    },
+    async progress(update: ProgressUpdate): Promise<void> {
+      const payload = typeof update === "string" ? { message: update } : { ...update };
+      // Validated against the registry here because the SQL function writes it as given.
+      validateEvents([{ type: "job.progress", job_id: d.jobId, agent_slug: d.agent, payload }]);
+      await plans.progress(d.db, d.jobId, payload, currentStep());
+    },
+    async emit(events: EventInput | readonly EventInput[]): Promise<void> {
+      const list = (Array.isArray(events) ? events : [events]) as EventInput[];
+      await emit(
+        d.db,
+        list.map((e) => ({ job_id: d.jobId, agent_slug: d.agent, ...(currentStep() ? { step_id: currentStep()! } : {}), ...e })),
+      );
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,253 @@
+// The worker runtime: works each agent's pg-boss queue, keeps actp's record of every attempt
+// (actp_jobs, actp_job_steps, lifecycle events), registers the worker and heartbeats it, and aborts
+// handlers whose job was cancelled, timed out, or handed to another worker.
+//
+// pg-boss decides retries, backoff, expiry and dead-lettering; this module only records what pg-boss
+// will do (job.retrying vs. job.failed + status 'dead') using the same numbers it uses.
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { JobWithMetadata, PgBoss } from "pg-boss";
+import type { Database } from "../../shared/db/types.ts";
+import { ScratchpadRegistry } from "../../shared/execution-context/index.ts";
+import * as plans from "../../shared/jobs/plans.ts";
+import { queueName } from "../../shared/jobs/queue.ts";
+import { syncAgents, type AnyAgentDefinition } from "./agents/index.ts";
+import { createBoss, ensureAgentQueues, type QueueOverrides } from "./boss.ts";
+import { createJobContext, stepOfError } from "./context.ts";
+import { JobAbortedError, JobTimeoutError, toJobError } from "./errors.ts";
+
+export interface WorkerOptions {
+  /** actp's statements go through this database. */
+  db: Database;
+  /** pg-boss connects here (the same database). */
+  connectionString: string;
+  agents: readonly AnyAgentDefinition[];
+  /** Jobs run at once per agent queue. */
+  concurrency?: number;
+  workerId?: string;
+  /** Register the agents with the registry at start (default true). */
+  sync?: boolean;
+  /** Worker heartbeat (registration, RSS, cancellation check), in ms. Default 1000. */
+  heartbeatIntervalMs?: number;
+  /** run.lease_renewed is emitted at most this often per job, in ms. Default 15000. */
+  leaseEventIntervalMs?: number;
+  pollingIntervalSeconds?: number;
+  listenNotify?: boolean;
+  /** Overrides of the queue settings (retries, backoff, expiry, heartbeat) for this worker's agents. */
+  queue?: QueueOverrides;
+  /** Run pg-boss's own supervisor here too (default true). */
+  supervise?: boolean;
+  log?: (line: string) => void;
+}
+
+interface ActiveJob {
+  abort: AbortController;
+  lastLeaseEventAt: number;
+}
+
+type BossJob = JobWithMetadata<{ agent?: string }>;
+
+export function newWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
+export class JobWorker {
+  readonly workerId: string;
+  readonly boss: PgBoss;
+  readonly scratchpads = new ScratchpadRegistry();
+  readonly #o: WorkerOptions;
+  readonly #agents = new Map<string, AnyAgentDefinition>();
+  readonly #active = new Map<string, ActiveJob>();
+  #status: plans.WorkerStatus = "alive";
+  #heartbeat: NodeJS.Timeout | null = null;
+  readonly #works: { id: string; queue: string }[] = [];
+  #started = false;
+
+  constructor(o: WorkerOptions) {
+    this.#o = o;
+    this.workerId = o.workerId ?? newWorkerId();
+    for (const a of o.agents) this.#agents.set(a.slug, a);
+    const concurrency = o.concurrency ?? 4;
+    this.boss = createBoss(o.connectionString, {
+      supervise: o.supervise ?? true,
+      listenNotify: o.listenNotify ?? true,
+      max: Math.max(4, this.#agents.size * concurrency + 2),
+    });
+  }
+
+  get activeJobs(): number {
+    return this.#active.size;
+  }
+
+  get status(): plans.WorkerStatus {
+    return this.#status;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const log = this.#o.log ?? (() => {});
+    await this.boss.start();
+    const agents = [...this.#agents.values()];
+    if (this.#o.sync !== false && agents.length > 0) await syncAgents(this.#o.db, agents);
+    await ensureAgentQueues(this.boss, [...this.#agents.keys()], this.#o.queue);
+    await plans.registerWorker(this.#o.db, {
+      workerId: this.workerId,
+      host: hostname(),
+      pid: process.pid,
+      agents: [...this.#agents.keys()],
+      rssBytes: process.memoryUsage().rss,
+    });
+    const interval = this.#o.heartbeatIntervalMs ?? 1000;
+    this.#heartbeat = setInterval(() => void this.heartbeat().catch((err) => log(`heartbeat failed: ${(err as Error).message}`)), interval);
+    this.#heartbeat.unref();
+    const concurrency = this.#o.concurrency ?? 4;
+    for (const slug of this.#agents.keys()) {
+      const id = await this.boss.work<{ agent?: string }>(
+        queueName(slug),
+        {
+          includeMetadata: true,
+          batchSize: 1,
+          localConcurrency: concurrency,
+          pollingIntervalSeconds: this.#o.pollingIntervalSeconds ?? 0.5,
+        },
+        async ([job]) => (job ? this.#run(job as BossJob) : null),
+      );
+      this.#works.push({ id, queue: queueName(slug) });
+    }
+    log(`worker ${this.workerId}: working ${[...this.#agents.keys()].join(", ")} (concurrency ${concurrency})`);
+  }
+
+  /** One heartbeat: liveness, RSS and lease events; aborts jobs that were cancelled or reassigned. */
+  async heartbeat(): Promise<void> {
+    const now = Date.now();
+    const leaseEvery = this.#o.leaseEventIntervalMs ?? 15_000;
+    const running = [...this.#active.keys()];
+    const renew = running.filter((id) => now - this.#active.get(id)!.lastLeaseEventAt >= leaseEvery);
+    const abort = await plans.heartbeatWorker(this.#o.db, {
+      workerId: this.workerId,
+      rssBytes: process.memoryUsage().rss,
+      status: this.#status,
+      running,
+      renew,
+      leaseSeconds: Math.ceil(leaseEvery / 1000) * 2,
+    });
+    for (const id of renew) {
+      const a = this.#active.get(id);
+      if (a) a.lastLeaseEventAt = now;
+    }
+    for (const id of abort) this.#active.get(id)?.abort.abort(new JobAbortedError(`job ${id} was cancelled or its claim was released`));
+  }
+
+  /** Stops taking jobs and waits for the ones it holds (drain); the registration says `status`. */
+  async drain(status: "recycled" | "dead" = "recycled"): Promise<void> {
+    this.#status = "draining";
+    await this.heartbeat().catch(() => {});
+    await Promise.all(this.#works.map((w) => this.boss.offWork(w.queue, { id: w.id, wait: true }).catch(() => {})));
+    while (this.#active.size > 0) await new Promise((r) => setTimeout(r, 50));
+    await this.stop(status);
+  }
+
+  async stop(status: "recycled" | "dead" = "dead"): Promise<void> {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+    this.#status = status;
+    if (this.#started) {
+      await this.heartbeat().catch(() => {});
+      await this.boss.stop({ graceful: true, close: true, timeout: 5000 }).catch(() => {});
+    }
+    this.#started = false;
+  }
+
+  async #run(job: BossJob): Promise<unknown> {
+    const db = this.#o.db;
+    const slug = job.data?.agent ?? job.name.replace(/^actp\.agent\./, "");
+    const agent = this.#agents.get(slug);
+    if (!agent) throw new Error(`this worker has no agent "${slug}"`);
+    const attempt = job.retryCount + 1;
+    const started = await plans.startJob(db, {
+      jobId: job.id,
+      workerId: this.workerId,
+      attempt,
+      queue: job.name,
+      leaseSeconds: job.heartbeatSeconds ?? job.expireInSeconds,
+    });
+    // Cancelled or already settled: pg-boss completes its copy, nothing runs.
+    if (!started) return { skipped: true };
+
+    const abort = new AbortController();
+    this.#active.set(job.id, { abort, lastLeaseEventAt: Date.now() });
+    const signal = AbortSignal.any([job.signal, abort.signal]);
+    const timeoutMs = job.expireInSeconds * 1000;
+    // A little before pg-boss's own expiry, so actp's record says timed out before pg-boss fails it.
+    const timer = setTimeout(() => abort.abort(new JobTimeoutError(timeoutMs)), Math.max(100, timeoutMs - 250));
+    const ctx = createJobContext({
+      db,
+      jobId: job.id,
+      agent: slug,
+      input: started.input,
+      attempt,
+      signal,
+      scratchpads: this.scratchpads,
+      completedSteps: started.completed_steps,
+    });
+    try {
+      const input = await agent.input.parseAsync(started.input);
+      const output = await untilAborted(Promise.resolve(agent.handler(ctx, input)), signal);
+      await plans.completeJob(db, job.id, this.workerId, attempt, output);
+      return null;
+    } catch (err) {
+      const reason = signal.aborted ? signal.reason : null;
+      if (!(reason instanceof JobAbortedError)) {
+        const timedOut = reason instanceof JobTimeoutError;
+        const willRetry = job.retryCount < job.retryLimit;
+        await plans.failJob(db, {
+          jobId: job.id,
+          workerId: this.workerId,
+          attempt,
+          error: toJobError(timedOut ? reason : err, stepOfError(err) ?? ctx.currentStep()),
+          willRetry,
+          delayMs: retryDelayMs(job),
+          timeoutMs: timedOut ? timeoutMs : null,
+        });
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.#active.delete(job.id);
+      this.scratchpads.release(job.id);
+    }
+  }
+}
+
+/** pg-boss's next-attempt delay (failJobsBody), without its jitter: the event reports the floor. */
+function retryDelayMs(job: BossJob): number {
+  if (!job.retryBackoff) return job.retryDelay * 1000;
+  const base = Math.max(job.retryDelay, 1) * 2 ** Math.min(16, job.retryCount + 1) / 2;
+  return Math.min(job.retryDelayMax ?? Infinity, base) * 1000;
+}
+
+/** Settles with p, or rejects with the abort reason as soon as signal aborts (the handler may ignore it). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export async function startWorker(o: WorkerOptions): Promise<JobWorker> {
+  const w = new JobWorker(o);
+  await w.start();
+  return w;
+}
