@@ -25,10 +25,14 @@ interface Page {
 
 const words = (s: string) => s.toLowerCase().match(/[a-z]{3,}/g) ?? [];
 
-async function fetchText(url: string, signal: AbortSignal): Promise<string> {
-  const res = await fetch(url, { signal });
-  if (!res.ok) throw Object.assign(new Error(`GET ${url} answered ${res.status}`), { code: "tool.http_error" });
-  return res.text();
+// Every page is fetched through ctx.tool, so the policy service (allowlist, rate limit, budget),
+// the web.fetch circuit breaker and the tool events all apply, and the call shows in the timeline.
+function fetchText(ctx: JobContext<ResearcherInput>, url: string): Promise<string> {
+  return ctx.tool("web.fetch", { url }, { url, action_type: "read", estimated_cost_usd: 0, timeout_ms: 10_000 }, async (call) => {
+    const res = await fetch(call.url ?? url, { signal: call.signal });
+    if (!res.ok) throw Object.assign(new Error(`GET ${url} answered ${res.status}`), { code: "tool.http_error" });
+    return res.text();
+  });
 }
 
 export const researcher = defineAgent({
@@ -44,7 +48,7 @@ export const researcher = defineAgent({
 
     const plan = await ctx.step("plan", async () => {
       failIf("plan");
-      const paths = input.urls ?? ((JSON.parse(await fetchText(`${input.site}/index.json`, ctx.signal)) as { path: string }[]).map((p) => p.path));
+      const paths = input.urls ?? ((JSON.parse(await fetchText(ctx, `${input.site}/index.json`)) as { path: string }[]).map((p) => p.path));
       return { keywords: [...new Set(words(input.question))], paths };
     });
     await ctx.progress({ message: `planned ${plan.paths.length} pages`, pct: 10 });
@@ -54,7 +58,7 @@ export const researcher = defineAgent({
       pages.push(
         await ctx.step(`fetch:${path}`, async () => {
           failIf("fetch");
-          const html = await fetchText(`${input.site}${path}`, ctx.signal);
+          const html = await fetchText(ctx, `${input.site}${path}`);
           const title = /<title>(.*?)<\/title>/s.exec(html)?.[1] ?? path;
           const text = html.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim();
           return { path, title, text };

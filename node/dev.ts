@@ -10,6 +10,8 @@ import { loadFunctions } from "./gateway/functions.ts";
 import { createGatewayApp, startGateway } from "./gateway/server.ts";
 import { LocalScheduler } from "./scheduler/local-runner.ts";
 import type { DevConfig } from "./config.ts";
+import { installQueueEngine } from "./worker/boss.ts";
+import { startExampleWorker } from "../examples/dev.ts";
 
 export interface DevPlatform {
   dbUrl: string;
@@ -19,11 +21,15 @@ export interface DevPlatform {
   functions: string[];
   schedulerExecutor: "pg_cron" | "local" | "off";
   embedded: EmbeddedDatabase | null;
+  /** The example agents' in-process worker, when running: what to submit first. */
+  examples: { site: string; sampleInput: unknown } | null;
   stop(): Promise<void>;
 }
 
 export interface StartOptions {
   scheduler?: boolean;
+  /** Run the example agents (researcher) in-process with their fixture site. Default true. */
+  examples?: boolean;
   log?: (line: string) => void;
 }
 
@@ -53,6 +59,9 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
       await embedded.db.exec(`reset all; set search_path to "$user", public, extensions;`);
     }
 
+    // pg-boss's schema comes with the migrations; this lets pg-boss bring it to its own version.
+    await installQueueEngine(dbUrl);
+
     const db = createPgDatabase({ connectionString: dbUrl, max: embedded ? 8 : 10, applicationName: "actp-dev" });
     stops.push(() => db.end());
 
@@ -64,6 +73,14 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
       await scheduler.start();
       stops.push(() => scheduler.stop());
       schedulerExecutor = "local";
+    }
+
+    let examples: DevPlatform["examples"] = null;
+    if (opts.examples !== false) {
+      const ex = await startExampleWorker(db, dbUrl);
+      stops.push(() => ex.stop());
+      examples = { site: ex.site.url, sampleInput: ex.sampleInput };
+      log(`examples: researcher agent registered and worked in-process; fixture site ${ex.site.url}`);
     }
 
     configureRuntime({ db, jwtSecret: keys.jwtSecret, serviceRoleKey: keys.serviceRoleKey, localScheduler: schedulerExecutor === "local" });
@@ -79,6 +96,7 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
       functions: functions.map((f) => f.name),
       schedulerExecutor,
       embedded,
+      examples,
       stop: stopAll,
     };
   } catch (err) {

@@ -36,11 +36,20 @@ interface PgLikeError {
   column?: string;
 }
 
-const STATUS_BY_PREFIX: Record<string, number> = {
-  not_found: 404,
-  forbidden: 403,
-  conflict: 409,
-};
+/**
+ * The HTTP status of one of our codes, from the shape of its last segment, so a new plpgsql error
+ * gets the right status without a table to keep in step: *not_found 404, *forbidden 403,
+ * *conflict / *disabled / *duplicate / not_* (a state that forbids the action) 409,
+ * *unavailable 503, anything else 400.
+ */
+export function statusForCode(code: string): number {
+  const last = code.split(".").pop() ?? "";
+  if (/(^|_)not_found$/.test(last)) return 404;
+  if (/(^|_)forbidden$/.test(last)) return 403;
+  if (/(^|_)(conflict|disabled|duplicate)$/.test(last) || /^not_(cancellable|reusable_state|replayable)$/.test(last)) return 409;
+  if (/(^|_)unavailable$/.test(last)) return 503;
+  return 400;
+}
 
 /**
  * Maps a Postgres error to an ActpError. plpgsql raises P0001 with a message that starts with our
@@ -56,8 +65,7 @@ export function fromPgError(err: unknown): ActpError | null {
       const m = /^([a-z_]+(?:\.[a-z_]+)+):\s*(.*)$/s.exec(message);
       if (!m) return new ActpError("db.raised", message, 400);
       const code = m[1]!;
-      const kind = code.split(".").pop() ?? "";
-      return new ActpError(code, m[2] ?? message, STATUS_BY_PREFIX[kind] ?? 400);
+      return new ActpError(code, m[2] ?? message, statusForCode(code));
     }
     case "23505":
       return new ActpError("db.unique_violation", e.detail ?? message, 409, { constraint: e.constraint });

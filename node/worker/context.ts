@@ -7,8 +7,20 @@ import { emit, validateEvents } from "../../shared/events/emit.ts";
 import type { EventInput } from "../../shared/events/registry.ts";
 import type { Scratchpad, ScratchpadRegistry } from "../../shared/execution-context/index.ts";
 import * as plans from "../../shared/jobs/plans.ts";
+import { FlagCache, flagsFor, type ContextFlags } from "../../shared/flags/client.ts";
 import { DuplicateStepError, toJobError } from "./errors.ts";
 import type { JobInfo } from "./job-info.ts";
+import {
+  runLlmCall,
+  runToolCall,
+  type LlmRequest,
+  type LlmResult,
+  type ToolCallOptions,
+  type ToolFn,
+} from "./guardrails/index.ts";
+
+// One flag cache per worker process: a flag read by many jobs costs one query per few seconds.
+const processFlagCache = new FlagCache();
 
 export interface StepOptions {
   /** What the step works on; its hash is recorded with the checkpoint (default: the job's input). */
@@ -42,6 +54,16 @@ export interface JobContext<Input = unknown> {
   emit(events: EventInput | readonly EventInput[]): Promise<void>;
   /** Name of the durable step running now, if any. */
   currentStep(): string | null;
+  /**
+   * Calls a tool under every guardrail: policy check (budget reservation, rate limit, allowlist of
+   * options.url, approvals) → circuit breaker (or the configured fallback) → fn → settle → events.
+   * A denial throws ToolDeniedError with its reason and retry_after.
+   */
+  tool<T>(name: string, args: unknown, options: ToolCallOptions<T>, fn: ToolFn<T>): Promise<T>;
+  /** Calls a model for a task type down its route's fallback chain, with cost reserved and settled. */
+  llm(taskType: string, request: LlmRequest): Promise<LlmResult>;
+  /** Feature flags evaluated for this agent and job (stickiness: the agent). */
+  readonly flags: ContextFlags;
 }
 
 export interface ContextDeps {
@@ -79,6 +101,9 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
   const info: JobInfo = { db: d.db, jobId: d.jobId, agentSlug: d.agent, signal: d.signal, currentStep };
 
   const ctx: JobContext<Input> = {
+    tool: (name, args, options, fn) => runToolCall(info, name, args, options, fn),
+    llm: (taskType, request) => runLlmCall(info, taskType, request),
+    flags: flagsFor(d.db, { agent: d.agent, job_id: d.jobId }, { cache: processFlagCache }),
     jobId: d.jobId,
     agent: d.agent,
     input: d.input as Input,

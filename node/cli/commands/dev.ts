@@ -11,14 +11,15 @@ export function register(program: Command): void {
     .option("--db-port <port>", "Postgres wire-protocol port (default 54322, or ACTP_DB_PORT)")
     .option("--api-port <port>", "functions gateway port (default 54321, or ACTP_API_PORT)")
     .option("--no-scheduler", "do not run actp_schedules locally")
-    .action(async (opts: { memory?: boolean; dataDir?: string; dbPort?: string; apiPort?: string; scheduler: boolean }) => {
+    .option("--no-examples", "do not run the example agents in-process")
+    .action(async (opts: { memory?: boolean; dataDir?: string; dbPort?: string; apiPort?: string; scheduler: boolean; examples: boolean }) => {
       if (opts.dbPort) process.env.ACTP_DB_PORT = opts.dbPort;
       if (opts.apiPort) process.env.ACTP_API_PORT = opts.apiPort;
       const cfg = devConfigFromEnv({ memory: opts.memory, dataDir: opts.dataDir });
       const started = Date.now();
       const log = (line: string) => console.log(`  ${line}`);
       console.log("actp dev: starting");
-      const platform = await startDev(cfg, { scheduler: opts.scheduler, log });
+      const platform = await startDev(cfg, { scheduler: opts.scheduler, examples: opts.examples, log });
       printBanner(platform, Date.now() - started);
       let stopping = false;
       const shutdown = async (signal: string) => {
@@ -50,5 +51,9 @@ Try:
   psql '${p.embedded ? p.dbUrl : redactUrl(p.dbUrl)}' -c 'select type, created_at from actp_events order by seq desc limit 5'
   curl -s ${fn("health")} -H 'Authorization: Bearer ${p.keys.anonKey}'
 
+${p.examples ? `Run the example researcher agent (then: npx actp timeline <job id>):
+  curl -s -X POST ${fn("jobs")} -H 'Authorization: Bearer ${p.keys.serviceRoleKey}' -H 'content-type: application/json' \\
+    -d '${JSON.stringify({ agent: "researcher", input: p.examples.sampleInput })}'
+` : ""}
 Ctrl-C stops everything; data is kept${p.embedded ? "" : " in your DATABASE_URL database"}.`);
 }
