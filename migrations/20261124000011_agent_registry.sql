@@ -27,7 +27,7 @@ as $$
 declare
   e jsonb;
   i int := 0;
-  seen text[] := '{}';
+  seen text[] := '{}'::text[];
 begin
   if p is null or jsonb_typeof(p) <> 'array' then
     return 'capabilities must be an array of { tool, tier }';
@@ -216,7 +216,7 @@ immutable
 set search_path = ''
 as $$
 declare
-  parts text[] := '{}';
+  parts text[] := '{}'::text[];
   part text;
   field text;
 begin
