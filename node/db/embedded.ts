@@ -4,7 +4,7 @@ import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { serveWireProtocol } from "./wire-server.ts";
 
 export interface EmbeddedDatabase {
   url: string;
@@ -29,15 +29,9 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<Embe
     extensions: { vector },
   });
   const host = opts.host ?? "127.0.0.1";
-  const server = new PGLiteSocketServer({
-    db,
-    host,
-    port: opts.port ?? 54322,
-    // The socket server multiplexes these onto PGlite's single session (see DESIGN.md).
-    maxConnections: opts.maxConnections ?? 64,
-  });
-  await server.start();
-  const port = boundPort(server) ?? opts.port ?? 54322;
+  // Every client is multiplexed onto PGlite's single session (see wire-server.ts and DESIGN.md).
+  const server = await serveWireProtocol(db, { host, port: opts.port ?? 54322, maxConnections: opts.maxConnections ?? 64 });
+  const port = server.port;
   let stopped = false;
   return {
     url: `postgres://postgres:postgres@${host}:${port}/postgres?sslmode=disable`,
@@ -51,11 +45,4 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<Embe
       await db.close();
     },
   };
-}
-
-function boundPort(server: PGLiteSocketServer): number | undefined {
-  // pglite-socket keeps its net.Server private; reading it is the only way to learn port 0's choice.
-  const inner = (server as unknown as { server?: { address(): unknown } }).server;
-  const addr = inner?.address();
-  return addr && typeof addr === "object" && "port" in addr ? (addr as { port: number }).port : undefined;
 }
