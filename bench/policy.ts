@@ -14,6 +14,9 @@ import { fmt, percentile } from "./_support.ts";
 
 const DURATION_MS = Number(process.env.ACTP_BENCH_MS ?? 3000);
 const CONCURRENCY = [1, 8, 32];
+// Ledger rows written for today before measuring, for EVERY bench agent (and so for the global
+// budget too): a check whose cost grows with spend history shows it here.
+const LEDGER_ROWS = Number(process.env.ACTP_BENCH_LEDGER_ROWS ?? 100_000);
 
 async function target(): Promise<{ label: string; url: string; close(): Promise<void> }> {
   const base = process.env.DATABASE_URL;
@@ -53,6 +56,20 @@ async function agent(db: Database, withPolicies: boolean): Promise<string> {
   return slug;
 }
 
+/** Settled spend history for today, as if each agent had already made `rows` paid calls. */
+async function prefillLedger(db: Database, slugs: string[], rows: number): Promise<void> {
+  if (rows <= 0) return;
+  for (const slug of slugs) {
+    await db.query(
+      `insert into public.actp_budget_ledger (agent_slug, tool_name, action_type, cost_usd, run_id, created_at)
+       select $1, 'web.fetch', 'network_read', 0.000001, gen_random_uuid(), now() - (g % 3600) * interval '1 second'
+       from generate_series(1, $2::int) g`,
+      [slug, rows],
+    );
+  }
+  await db.query(`analyze public.actp_budget_ledger`);
+}
+
 async function measure(db: Database, slugs: string[], clients: number) {
   const latencies: number[] = [];
   const end = performance.now() + DURATION_MS;
@@ -88,6 +105,9 @@ const db = createPgDatabase({ connectionString: t.url, max: Math.max(...CONCURRE
 try {
   const own = await Promise.all(Array.from({ length: Math.max(...CONCURRENCY) }, () => agent(db, true)));
   const shared = await agent(db, false);
+  const t0 = performance.now();
+  await prefillLedger(db, [...own, shared], LEDGER_ROWS);
+  console.log(`ledger prefilled: ${fmt(LEDGER_ROWS)} rows today for each of ${own.length + 1} agents (${fmt(performance.now() - t0)} ms)`);
   await measure(db, own.slice(0, 4), 4); // warm-up: connections and plans
   console.log("shape                       clients   checks/s   p50 ms   p99 ms");
   for (const clients of CONCURRENCY) {

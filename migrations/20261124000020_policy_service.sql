@@ -8,10 +8,13 @@
 -- * Reserved + settled spend counts against every limit. The check locks the applicable budget
 --   and rate-limit policy rows (FOR NO KEY UPDATE, in id order, so checks never deadlock) and reads
 --   spend in ONE statement taken after the lock, so READ COMMITTED sees every committed check.
+--   Spend is read from counter rows (actp_policy_budget_days / _runs), not summed from the ledger,
+--   so a check costs the same with 100 or 10 million ledger rows; the window is taken from
+--   clock_timestamp() under the lock, so per policy it only moves forward.
 -- * Incident mode (actp_platform_mode() = 'incident') halves daily_usd AND per_run_usd.
 -- * Rate limits are exact: calls are recorded with clock_timestamp() taken under the policy lock,
 --   so recorded times are monotonic per policy and no 60 s (or 3600 s) window holds more than
---   the limit.
+--   the limit. Calls live in a ring of `limit` slots per window, so a check reads one slot.
 -- * Allowlist patterns: "docs.*" = first label is docs (any rest, never an IP); "*.vercel.app" =
 --   any subdomain at any depth, NOT the apex (list "vercel.app" too if wanted); otherwise exact.
 --   A pattern without a port matches only the scheme's default port; "host:8443" that port.
@@ -281,16 +284,62 @@ create trigger tg_actp_budget_ledger__no_truncate
   before truncate on public.actp_budget_ledger
   for each statement execute function public.actp_reject_mutation();
 
--- Admitted calls per rate-limit policy; pruned after an hour by the expiry schedule.
+-- Rate limits are ring buffers: per (policy, window) the last `capacity` admitted calls, call n in
+-- slot n % capacity. A new call fits iff the call `capacity` places back (the slot it would
+-- overwrite) has left the window: exact, and O(1) however busy the tool is. Rows older than any
+-- window are pruned by the schedule; a missing slot simply means "long ago".
+create table public.actp_rate_limit_windows (
+  policy_id uuid not null references public.actp_policies (id) on delete cascade,
+  window_seconds int not null check (window_seconds in (60, 3600)),
+  capacity int not null check (capacity > 0),
+  next_seq bigint not null default 0 check (next_seq >= 0),
+  primary key (policy_id, window_seconds)
+);
+
 create table public.actp_rate_limit_calls (
   id bigint generated always as identity primary key,
   policy_id uuid not null references public.actp_policies (id) on delete cascade,
+  window_seconds int not null check (window_seconds in (60, 3600)),
+  slot int not null,
   agent_slug text not null,
   tool_name text not null,
   run_id uuid,
-  called_at timestamptz not null
+  called_at timestamptz not null,
+  unique (policy_id, window_seconds, slot)
 );
-create index actp_rate_limit_calls_policy_time_idx on public.actp_rate_limit_calls (policy_id, called_at);
+create index actp_rate_limit_calls_time_idx on public.actp_rate_limit_calls (called_at);
+
+-- Budget counters: derived from the ledger and the open reservations, so a check reads two rows
+-- instead of summing history. The ledger stays the truth; actp_policy_counter_drift() compares
+-- them. A missing row is (re)built from the truth by the next check under the policy's lock, so
+-- deleting counters is always safe (policy changes do it; the schedule prunes old ones).
+--  * settled_usd: ledger rows of the policy's scope in the window (a day: by created_at in
+--    [day_start, day_end); a run: all of the run's rows).
+--  * reserved_usd: open (status 'reserved') reservations of the policy's scope. For days it sits
+--    on the policy's newest row only: opening a new day carries it forward, because an open
+--    reservation counts whatever day made it.
+-- Writers: checks (under the policy row lock), settles and expiry (under FOR SHARE on the
+-- policy rows), so a rebuild under the lock never misses an in-flight change.
+create table public.actp_policy_budget_days (
+  policy_id uuid not null references public.actp_policies (id) on delete cascade,
+  day_start timestamptz not null,
+  day_end timestamptz not null,
+  settled_usd numeric not null default 0,
+  reserved_usd numeric not null default 0,
+  updated_at timestamptz not null default now(),
+  primary key (policy_id, day_start),
+  check (day_end > day_start)
+);
+
+create table public.actp_policy_budget_runs (
+  policy_id uuid not null references public.actp_policies (id) on delete cascade,
+  run_id uuid not null,
+  settled_usd numeric not null default 0,
+  reserved_usd numeric not null default 0,
+  updated_at timestamptz not null default now(),
+  primary key (policy_id, run_id)
+);
+create index actp_policy_budget_runs_idle_idx on public.actp_policy_budget_runs (updated_at);
 
 create table public.actp_policy_approvals (
   id uuid primary key default gen_random_uuid(),
@@ -349,6 +398,117 @@ begin
 end
 $$;
 
+-- Counter rebuilds (the truth the counters are derived from) ------------------------------------
+
+-- Ledger spend of a scope: in [from, to) when given, of one run when given. One branch per scope
+-- kind so each query uses its index.
+create or replace function public.actp_policy_ledger_spend(scope text, since timestamptz, until timestamptz, run uuid)
+returns numeric
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_kind text := split_part(scope, ':', 1);
+  v_name text := substr(scope, length(v_kind) + 2);
+  v numeric;
+begin
+  if run is not null then
+    select sum(l.cost_usd) into v from public.actp_budget_ledger l
+    where l.run_id = run and (v_kind = 'global' or (v_kind = 'agent' and l.agent_slug = v_name) or (v_kind = 'tool' and l.tool_name = v_name));
+  elsif v_kind = 'agent' then
+    select sum(l.cost_usd) into v from public.actp_budget_ledger l where l.agent_slug = v_name and l.created_at >= since and l.created_at < until;
+  elsif v_kind = 'tool' then
+    select sum(l.cost_usd) into v from public.actp_budget_ledger l where l.tool_name = v_name and l.created_at >= since and l.created_at < until;
+  else
+    select sum(l.cost_usd) into v from public.actp_budget_ledger l where l.created_at >= since and l.created_at < until;
+  end if;
+  return coalesce(v, 0);
+end
+$$;
+
+-- Open reservations of a scope (of one run when given), expired or not: what reserved_usd holds.
+create or replace function public.actp_policy_open_reserved(scope text, run uuid)
+returns numeric
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_kind text := split_part(scope, ':', 1);
+  v_name text := substr(scope, length(v_kind) + 2);
+  v numeric;
+begin
+  if run is not null then
+    select sum(r.amount_usd) into v from public.actp_policy_reservations r
+    where r.status = 'reserved' and r.run_id = run
+      and (v_kind = 'global' or (v_kind = 'agent' and r.agent_slug = v_name) or (v_kind = 'tool' and r.tool_name = v_name));
+  elsif v_kind = 'agent' then
+    select sum(r.amount_usd) into v from public.actp_policy_reservations r where r.status = 'reserved' and r.agent_slug = v_name;
+  elsif v_kind = 'tool' then
+    select sum(r.amount_usd) into v from public.actp_policy_reservations r where r.status = 'reserved' and r.tool_name = v_name;
+  else
+    select sum(r.amount_usd) into v from public.actp_policy_reservations r where r.status = 'reserved';
+  end if;
+  return coalesce(v, 0);
+end
+$$;
+
+-- Called by the check, under the policy's row lock, when the day's row does not exist yet.
+create or replace function public.actp_policy_open_day(policy_id uuid, scope text, day_start timestamptz, day_end timestamptz)
+returns void
+language sql
+set search_path = ''
+as $$
+  -- Open reservations move to the new row (only the newest row carries them).
+  update public.actp_policy_budget_days d set reserved_usd = 0, updated_at = now()
+   where d.policy_id = $1 and d.reserved_usd <> 0;
+  insert into public.actp_policy_budget_days (policy_id, day_start, day_end, settled_usd, reserved_usd)
+  values ($1, $3, $4, public.actp_policy_ledger_spend($2, $3, $4, null), public.actp_policy_open_reserved($2, null))
+  on conflict do nothing;
+$$;
+
+create or replace function public.actp_policy_open_run(policy_id uuid, scope text, run_id uuid)
+returns void
+language sql
+set search_path = ''
+as $$
+  insert into public.actp_policy_budget_runs (policy_id, run_id, settled_usd, reserved_usd)
+  values ($1, $3, public.actp_policy_ledger_spend($2, null, null, $3), public.actp_policy_open_reserved($2, $3))
+  on conflict do nothing;
+$$;
+
+-- A rate window whose capacity changed (or is new): keep the newest `capacity` calls, renumbered
+-- oldest first from slot 0, so the next slot again holds the call `capacity` places back.
+create or replace function public.actp_policy_rate_resize(policy_id uuid, window_seconds int, capacity int)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  p_id uuid := policy_id;
+  p_win int := window_seconds;
+  p_cap int := capacity;
+begin
+  insert into public.actp_rate_limit_windows as w (policy_id, window_seconds, capacity, next_seq)
+  values (p_id, p_win, p_cap, 0)
+  on conflict on constraint actp_rate_limit_windows_pkey do nothing;
+  update public.actp_rate_limit_calls c set slot = -1 - c.slot where c.policy_id = p_id and c.window_seconds = p_win;
+  delete from public.actp_rate_limit_calls c
+   where c.policy_id = p_id and c.window_seconds = p_win
+     and c.id not in (select c2.id from public.actp_rate_limit_calls c2 where c2.policy_id = p_id and c2.window_seconds = p_win
+                      order by c2.called_at desc, c2.id desc limit p_cap);
+  update public.actp_rate_limit_calls c set slot = o.n
+    from (select c2.id, (row_number() over (order by c2.called_at, c2.id) - 1)::int as n
+          from public.actp_rate_limit_calls c2 where c2.policy_id = p_id and c2.window_seconds = p_win) o
+   where c.id = o.id;
+  update public.actp_rate_limit_windows w
+     set capacity = p_cap,
+         next_seq = (select count(*) from public.actp_rate_limit_calls c where c.policy_id = p_id and c.window_seconds = p_win)
+   where w.policy_id = p_id and w.window_seconds = p_win;
+end
+$$;
+
 -- The decision ------------------------------------------------------------------------------------
 
 create or replace function public.actp_policy_deny(reason text, message text, policy_id uuid default null,
@@ -386,8 +546,9 @@ declare
   p_url text := target_url;
   p_args text := args_hash;
   v_now timestamptz := now();
-  v_ts timestamptz;
-  v_factor numeric := case when public.actp_platform_mode() = 'incident' then 0.5 else 1 end;
+  -- The platform mode row read inline (what actp_platform_mode() returns): a SQL function with its
+  -- own search_path is not inlined, and this runs on every tool call.
+  v_factor numeric := case when (select ps.mode from public.actp_platform_state ps where ps.id) = 'incident' then 0.5 else 1 end;
   v_agent record;
   v_pol record;
   v_m text[];
@@ -401,12 +562,23 @@ declare
   v_daily_used numeric;
   v_run_used numeric;
   v_limit numeric;
-  v_count_min int;
-  v_count_hour int;
+  v_clock timestamptz;
+  v_day_end timestamptz;
+  v_daily_row boolean;
+  v_run_row boolean;
+  v_expired_day numeric;
+  v_expired_run numeric;
+  v_amount numeric := round(estimated_cost_usd, 8);
+  v_win int;
+  v_cap int;
   v_oldest timestamptz;
   v_max int;
-  v_budget_ids uuid[] := '{}';
-  v_rate_ids uuid[] := '{}';
+  v_budget_ids uuid[] := '{}'::uuid[];
+  v_day_ids uuid[] := '{}'::uuid[];
+  v_day_starts timestamptz[] := '{}'::timestamptz[];
+  v_run_ids uuid[] := '{}'::uuid[];
+  v_rate_ids uuid[] := '{}'::uuid[];
+  v_rate_windows int[] := '{}'::int[];
   v_ttl int;
   v_safety_policy uuid;
   v_approval record;
@@ -479,6 +651,8 @@ begin
     and p.scope in ('global', 'agent:' || p_agent, 'tool:' || p_tool)
   order by p.id
   for no key update;
+  -- Taken under the lock: per policy, windows and call times only move forward.
+  v_clock := clock_timestamp();
 
   for v_pol in
     select p.id, p.scope, p.policy_type, p.config
@@ -507,67 +681,67 @@ begin
       if v_pol.config ? 'tool' and v_pol.config ->> 'tool' <> p_tool then
         continue;
       end if;
-      -- Taken under the lock, so recorded call times are monotonic per policy.
-      v_ts := coalesce(v_ts, clock_timestamp());
-      select count(*) filter (where c.called_at > v_ts - interval '60 seconds'),
-             count(*)
-        into v_count_min, v_count_hour
-      from public.actp_rate_limit_calls c
-      where c.policy_id = v_pol.id and c.called_at > v_ts - interval '3600 seconds';
-      v_max := (v_pol.config ->> 'max_per_minute')::int;
-      if v_count_min >= v_max then
-        -- The next call fits when enough of the oldest calls have left the window.
-        select c.called_at into v_oldest
-        from public.actp_rate_limit_calls c
-        where c.policy_id = v_pol.id and c.called_at > v_ts - interval '60 seconds'
-        order by c.called_at
-        offset v_count_min - v_max limit 1;
-        return public.actp_policy_deny('rate_limited',
-          format('more than %s calls per minute', v_max), v_pol.id,
-          greatest(1, ceil(extract(epoch from (v_oldest + interval '60 seconds' - v_ts))))::int,
-          jsonb_build_object('window', 'minute', 'limit', v_max));
-      end if;
-      if v_pol.config ? 'max_per_hour' then
-        v_max := (v_pol.config ->> 'max_per_hour')::int;
-        if v_count_hour >= v_max then
+      foreach v_win in array case when v_pol.config ? 'max_per_hour' then array[60, 3600] else array[60] end loop
+        v_max := (v_pol.config ->> case v_win when 60 then 'max_per_minute' else 'max_per_hour' end)::int;
+        -- The slot the next call would take holds the call v_max places back.
+        select w.capacity, c.called_at into v_cap, v_oldest
+        from public.actp_rate_limit_windows w
+        left join public.actp_rate_limit_calls c
+          on c.policy_id = w.policy_id and c.window_seconds = w.window_seconds and c.slot = (w.next_seq % w.capacity)::int
+        where w.policy_id = v_pol.id and w.window_seconds = v_win;
+        if v_cap is distinct from v_max then
+          perform public.actp_policy_rate_resize(v_pol.id, v_win, v_max);
           select c.called_at into v_oldest
-          from public.actp_rate_limit_calls c
-          where c.policy_id = v_pol.id and c.called_at > v_ts - interval '3600 seconds'
-          order by c.called_at
-          offset v_count_hour - v_max limit 1;
-          return public.actp_policy_deny('rate_limited',
-            format('more than %s calls per hour', v_max), v_pol.id,
-            greatest(1, ceil(extract(epoch from (v_oldest + interval '3600 seconds' - v_ts))))::int,
-            jsonb_build_object('window', 'hour', 'limit', v_max));
+          from public.actp_rate_limit_windows w
+          left join public.actp_rate_limit_calls c
+            on c.policy_id = w.policy_id and c.window_seconds = w.window_seconds and c.slot = (w.next_seq % w.capacity)::int
+          where w.policy_id = v_pol.id and w.window_seconds = v_win;
         end if;
-      end if;
-      v_rate_ids := v_rate_ids || v_pol.id;
+        if v_oldest > v_clock - make_interval(secs => v_win) then
+          return public.actp_policy_deny('rate_limited',
+            format('more than %s calls per %s', v_max, case v_win when 60 then 'minute' else 'hour' end), v_pol.id,
+            greatest(1, ceil(extract(epoch from (v_oldest + make_interval(secs => v_win) - v_clock))))::int,
+            jsonb_build_object('window', case v_win when 60 then 'minute' else 'hour' end, 'limit', v_max));
+        end if;
+        v_rate_ids := v_rate_ids || v_pol.id;
+        v_rate_windows := v_rate_windows || v_win;
+      end loop;
 
     elsif v_pol.policy_type = 'budget' then
       v_tz := coalesce(v_pol.config ->> 'day_boundary_tz', 'UTC');
-      v_day_start := date_trunc('day', v_now at time zone v_tz) at time zone v_tz;
-      -- ONE statement, one snapshot: a settle that commits between two separate reads could move
-      -- its amount from "reserved" to "settled" unseen by both and undercount.
-      select
-        coalesce((select sum(l.cost_usd) from public.actp_budget_ledger l
-                  where l.created_at >= v_day_start
-                    and (v_kind = 'global' or (v_kind = 'agent' and l.agent_slug = p_agent)
-                         or (v_kind = 'tool' and l.tool_name = p_tool))), 0)
-        + coalesce((select sum(r.amount_usd) from public.actp_policy_reservations r
-                    where r.status = 'reserved' and r.expires_at > v_now
-                      and (v_kind = 'global' or (v_kind = 'agent' and r.agent_slug = p_agent)
-                           or (v_kind = 'tool' and r.tool_name = p_tool))), 0),
-        case when p_run is null then 0 else
-          coalesce((select sum(l.cost_usd) from public.actp_budget_ledger l
-                    where l.run_id = p_run
-                      and (v_kind = 'global' or (v_kind = 'agent' and l.agent_slug = p_agent)
-                           or (v_kind = 'tool' and l.tool_name = p_tool))), 0)
-          + coalesce((select sum(r.amount_usd) from public.actp_policy_reservations r
-                      where r.status = 'reserved' and r.expires_at > v_now and r.run_id = p_run
-                        and (v_kind = 'global' or (v_kind = 'agent' and r.agent_slug = p_agent)
-                             or (v_kind = 'tool' and r.tool_name = p_tool))), 0)
-        end
-      into v_daily_used, v_run_used;
+      v_day_start := date_trunc('day', v_clock at time zone v_tz) at time zone v_tz;
+      v_day_end := (date_trunc('day', v_clock at time zone v_tz) + interval '1 day') at time zone v_tz;
+      v_daily_row := v_pol.config ? 'daily_usd';
+      v_run_row := p_run is not null and v_pol.config ? 'per_run_usd';
+      for i in 1..2 loop
+        -- ONE statement, one snapshot: a settle moves an amount from reserved to settled in one
+        -- counter row, and an expiry marks the reservation and its counters in one commit.
+        -- Reservations past expires_at but not yet marked by the schedule stop counting now.
+        -- The expiry index (open reservations by expires_at) is the only way in, so the
+        -- correction costs what the schedule has not marked yet, not a run's or agent's history.
+        select d.settled_usd + d.reserved_usd, r.settled_usd + r.reserved_usd, e.day_expired, e.run_expired
+          into v_daily_used, v_run_used, v_expired_day, v_expired_run
+        from (select 1) one
+        left join public.actp_policy_budget_days d on v_daily_row and d.policy_id = v_pol.id and d.day_start = v_day_start
+        left join public.actp_policy_budget_runs r on v_run_row and r.policy_id = v_pol.id and r.run_id = p_run
+        cross join lateral (
+          select coalesce(sum(x.amount_usd), 0) as day_expired,
+                 coalesce(sum(x.amount_usd) filter (where x.run_id = p_run), 0) as run_expired
+          from public.actp_policy_reservations x
+          where x.status = 'reserved' and x.expires_at <= v_now
+            and (v_kind = 'global' or (v_kind = 'agent' and x.agent_slug = p_agent) or (v_kind = 'tool' and x.tool_name = p_tool))
+        ) e;
+        exit when (v_daily_used is not null or not v_daily_row) and (v_run_used is not null or not v_run_row);
+        -- First check of the day (or run) for this policy: build the row from the truth.
+        if v_daily_row and v_daily_used is null then
+          perform public.actp_policy_open_day(v_pol.id, v_pol.scope, v_day_start, v_day_end);
+        end if;
+        if v_run_row and v_run_used is null then
+          perform public.actp_policy_open_run(v_pol.id, v_pol.scope, p_run);
+        end if;
+      end loop;
+      v_daily_used := coalesce(v_daily_used - v_expired_day, 0);
+      v_run_used := coalesce(v_run_used - v_expired_run, 0);
 
       if v_pol.config ? 'per_run_usd' then
         v_limit := (v_pol.config ->> 'per_run_usd')::numeric * v_factor;
@@ -584,7 +758,7 @@ begin
           return public.actp_policy_deny('budget_exceeded',
             format('daily budget %s USD would be exceeded', v_limit), v_pol.id,
             case when p_estimate <= v_limit then
-              greatest(1, ceil(extract(epoch from ((v_day_start at time zone v_tz + interval '1 day') at time zone v_tz - v_now))))::int
+              greatest(1, ceil(extract(epoch from (v_day_end - v_clock))))::int
             end,
             jsonb_build_object('limit', 'daily_usd', 'limit_usd', v_limit, 'used_usd', v_daily_used,
                                'estimated_usd', p_estimate, 'day_start', v_day_start, 'day_boundary_tz', v_tz,
@@ -592,6 +766,13 @@ begin
         end if;
       end if;
       v_budget_ids := v_budget_ids || v_pol.id;
+      if v_daily_row then
+        v_day_ids := v_day_ids || v_pol.id;
+        v_day_starts := v_day_starts || v_day_start;
+      end if;
+      if v_run_row then
+        v_run_ids := v_run_ids || v_pol.id;
+      end if;
       v_ttl := least(coalesce(v_ttl, 2147483647), coalesce((v_pol.config ->> 'reservation_ttl_seconds')::int, 900));
 
     elsif v_pol.policy_type = 'safety' then
@@ -647,8 +828,24 @@ begin
   end if;
 
   if cardinality(v_rate_ids) > 0 then
-    insert into public.actp_rate_limit_calls (policy_id, agent_slug, tool_name, run_id, called_at)
-    select r, p_agent, p_tool, p_run, v_ts from unnest(v_rate_ids) r;
+    insert into public.actp_rate_limit_calls as c (policy_id, window_seconds, slot, agent_slug, tool_name, run_id, called_at)
+    select w.policy_id, w.window_seconds, (w.next_seq % w.capacity)::int, p_agent, p_tool, p_run, v_clock
+    from unnest(v_rate_ids, v_rate_windows) u(pid, win)
+    join public.actp_rate_limit_windows w on w.policy_id = u.pid and w.window_seconds = u.win
+    on conflict (policy_id, window_seconds, slot) do update
+      set agent_slug = excluded.agent_slug, tool_name = excluded.tool_name, run_id = excluded.run_id, called_at = excluded.called_at;
+    update public.actp_rate_limit_windows w set next_seq = w.next_seq + 1
+      from unnest(v_rate_ids, v_rate_windows) u(pid, win)
+     where w.policy_id = u.pid and w.window_seconds = u.win;
+  end if;
+  if v_amount > 0 and cardinality(v_day_ids) > 0 then
+    update public.actp_policy_budget_days d set reserved_usd = d.reserved_usd + v_amount, updated_at = v_now
+      from unnest(v_day_ids, v_day_starts) u(pid, ds)
+     where d.policy_id = u.pid and d.day_start = u.ds;
+  end if;
+  if v_amount > 0 and cardinality(v_run_ids) > 0 then
+    update public.actp_policy_budget_runs r set reserved_usd = r.reserved_usd + v_amount, updated_at = v_now
+     where r.policy_id = any(v_run_ids) and r.run_id = p_run;
   end if;
   insert into public.actp_policy_reservations (policy_ids, agent_slug, tool_name, action_type, run_id, amount_usd, created_at, expires_at)
   values (v_budget_ids, p_agent, p_tool, p_action, p_run, p_estimate, v_now,
@@ -661,6 +858,32 @@ begin
 end
 $$;
 
+-- Counter maintenance shared by settle and expiry: a reservation leaves "reserved" (settled or
+-- expired) and, when settled, its cost joins "settled" of every budget of its scope. The caller
+-- holds FOR SHARE on those policies' rows, so no check rebuilds their counters meanwhile.
+create or replace function public.actp_policy_counters_release(agent_slug text, tool_name text, run_id uuid,
+                                                               released_usd numeric, settled_usd numeric, settled_at timestamptz)
+returns void
+language sql
+set search_path = ''
+as $$
+  update public.actp_policy_budget_days d
+     set reserved_usd = d.reserved_usd - $4,
+         settled_usd = d.settled_usd + case when $6 >= d.day_start and $6 < d.day_end then $5 else 0 end,
+         updated_at = now()
+    from public.actp_policies p
+   where p.id = d.policy_id and p.policy_type = 'budget'
+     and p.scope in ('global', 'agent:' || $1, 'tool:' || $2)
+     and (($4 <> 0 and d.day_start = (select max(d2.day_start) from public.actp_policy_budget_days d2 where d2.policy_id = p.id))
+          or ($5 <> 0 and $6 >= d.day_start and $6 < d.day_end));
+  update public.actp_policy_budget_runs r
+     set reserved_usd = r.reserved_usd - $4, settled_usd = r.settled_usd + $5, updated_at = now()
+    from public.actp_policies p
+   where $3 is not null and ($4 <> 0 or $5 <> 0)
+     and p.id = r.policy_id and p.policy_type = 'budget'
+     and p.scope in ('global', 'agent:' || $1, 'tool:' || $2) and r.run_id = $3;
+$$;
+
 create or replace function public.actp_policy_settle(reservation_id uuid, actual_cost_usd numeric)
 returns jsonb
 language plpgsql
@@ -669,9 +892,10 @@ as $$
 #variable_conflict use_column
 declare
   p_id uuid := reservation_id;
-  p_cost numeric := actual_cost_usd;
+  p_cost numeric := round(actual_cost_usd, 8);
   r record;
   v_ledger uuid;
+  v_at timestamptz;
 begin
   if p_id is null then
     raise exception using errcode = 'P0001', message = 'policy.invalid_reservation: reservation_id is required';
@@ -679,10 +903,17 @@ begin
   if p_cost is null or p_cost < 0 or p_cost > 1000000000 then
     raise exception using errcode = 'P0001', message = 'policy.invalid_cost: actual_cost_usd must be a number between 0 and 1e9';
   end if;
-  select * into r from public.actp_policy_reservations x where x.id = p_id for update;
+  select * into r from public.actp_policy_reservations x where x.id = p_id;
   if not found then
     raise exception using errcode = 'P0001', message = format('policy.reservation.not_found: no reservation %s', p_id);
   end if;
+  -- Budgets of the scope before the reservation (the order checks lock in): no check rebuilds
+  -- their counters while this settle is in flight, and none waits on a lock this one holds.
+  perform 1 from public.actp_policies p
+  where p.policy_type = 'budget' and p.scope in ('global', 'agent:' || r.agent_slug, 'tool:' || r.tool_name)
+  order by p.id
+  for share;
+  select * into r from public.actp_policy_reservations x where x.id = p_id for update;
   if r.status = 'settled' then
     raise exception using errcode = 'P0001',
       message = format('policy.reservation.conflict: reservation %s was already settled at %s', p_id, r.settled_at);
@@ -692,15 +923,18 @@ begin
    where x.id = p_id;
   insert into public.actp_budget_ledger (agent_slug, tool_name, action_type, cost_usd, estimated_usd, run_id, reservation_id)
   values (r.agent_slug, r.tool_name, r.action_type, p_cost, r.amount_usd, r.run_id, p_id)
-  returning id into v_ledger;
+  returning id, created_at into v_ledger, v_at;
+  -- An expired reservation already left "reserved" when the schedule marked it.
+  perform public.actp_policy_counters_release(r.agent_slug, r.tool_name, r.run_id,
+    case when r.status = 'reserved' then r.amount_usd else 0 end, p_cost, v_at);
   return jsonb_build_object(
     'reservation_id', p_id,
     'ledger_id', v_ledger,
-    'cost_usd', round(p_cost, 8),
+    'cost_usd', p_cost,
     'reserved_usd', r.amount_usd,
-    'released_usd', greatest(r.amount_usd - round(p_cost, 8), 0),
+    'released_usd', greatest(r.amount_usd - p_cost, 0),
     'expired', r.status = 'expired' or r.expires_at <= now(),
-    'over_estimate', round(p_cost, 8) > r.amount_usd);
+    'over_estimate', p_cost > r.amount_usd);
 end
 $$;
 
@@ -739,21 +973,101 @@ begin
 end
 $$;
 
--- Housekeeping: mark lapsed reservations, drop rate-limit records no window can see any more.
+-- Housekeeping: mark lapsed reservations (releasing their counters), drop rate-limit calls no
+-- window can see any more, and counters no check will read again (they rebuild if ever needed).
 create or replace function public.actp_policy_expire_reservations()
 returns int
 language plpgsql
 set search_path = ''
 as $$
 declare
-  n int;
+  n int := 0;
+  g record;
+  v_runs uuid[];
+  v_amounts numeric[];
 begin
-  update public.actp_policy_reservations set status = 'expired'
-   where status = 'reserved' and expires_at <= now();
-  get diagnostics n = row_count;
+  -- One scope (agent, tool) at a time: its budgets are share-locked like a settle does.
+  for g in
+    select r.agent_slug, r.tool_name
+    from public.actp_policy_reservations r
+    where r.status = 'reserved' and r.expires_at <= now()
+    group by r.agent_slug, r.tool_name
+  loop
+    perform 1 from public.actp_policies p
+    where p.policy_type = 'budget' and p.scope in ('global', 'agent:' || g.agent_slug, 'tool:' || g.tool_name)
+    order by p.id
+    for share;
+    with expired as (
+      update public.actp_policy_reservations r set status = 'expired'
+       where r.status = 'reserved' and r.expires_at <= now()
+         and r.agent_slug = g.agent_slug and r.tool_name = g.tool_name
+      returning r.run_id, r.amount_usd
+    )
+    select coalesce(array_agg(e.run_id), '{}'), coalesce(array_agg(e.amount_usd), '{}') into v_runs, v_amounts from expired e;
+    perform public.actp_policy_counters_release(g.agent_slug, g.tool_name, u.run, sum(u.amount), 0, now())
+    from unnest(v_runs, v_amounts) u(run, amount)
+    group by u.run;
+    n := n + cardinality(v_runs);
+  end loop;
   delete from public.actp_rate_limit_calls where called_at < now() - interval '2 hours';
+  delete from public.actp_policy_budget_days where day_end < now() - interval '2 days' and reserved_usd = 0;
+  delete from public.actp_policy_budget_runs where updated_at < now() - interval '1 day' and reserved_usd = 0;
   return n;
 end
+$$;
+
+-- A policy whose scope, type, config or state changes gets its counters rebuilt from the truth
+-- by the next check (a new zone is a new day window; a new scope, other spend).
+create or replace function public.actp_policy_reset_counters()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if (old.scope, old.policy_type, old.config, old.enabled) is distinct from (new.scope, new.policy_type, new.config, new.enabled) then
+    delete from public.actp_policy_budget_days d where d.policy_id = new.id;
+    delete from public.actp_policy_budget_runs r where r.policy_id = new.id;
+    -- A capacity change resizes the ring at the next check; an hour limit that goes away takes
+    -- its ring with it, so one added later starts from calls it actually saw.
+    if new.policy_type <> 'rate_limit' or not (new.config ? 'max_per_hour') or old.scope <> new.scope then
+      delete from public.actp_rate_limit_windows w where w.policy_id = new.id and w.window_seconds = 3600;
+      delete from public.actp_rate_limit_calls c where c.policy_id = new.id and c.window_seconds = 3600;
+    end if;
+  end if;
+  return null;
+end
+$$;
+
+create trigger tg_actp_policies__reset_counters
+  after update on public.actp_policies
+  for each row execute function public.actp_policy_reset_counters();
+
+-- Counters that disagree with the truth (ledger sums, open reservations). Empty when all is well;
+-- the db tests assert that after every scenario, so a maintenance bug cannot hide.
+create or replace function public.actp_policy_counter_drift()
+returns table (policy_id uuid, counter text, window_key text, counter_usd numeric, truth_usd numeric)
+language sql
+stable
+set search_path = ''
+as $$
+  select x.policy_id, x.counter, x.window_key, x.counter_usd, x.truth_usd
+  from (
+    select d.policy_id, 'day.settled' as counter, to_json(d.day_start) #>> '{}' as window_key, d.settled_usd as counter_usd,
+           public.actp_policy_ledger_spend(p.scope, d.day_start, d.day_end, null) as truth_usd
+    from public.actp_policy_budget_days d join public.actp_policies p on p.id = d.policy_id
+    union all
+    select p.id, 'day.reserved', null, sum(d.reserved_usd), public.actp_policy_open_reserved(p.scope, null)
+    from public.actp_policy_budget_days d join public.actp_policies p on p.id = d.policy_id
+    group by p.id, p.scope
+    union all
+    select r.policy_id, 'run.settled', r.run_id::text, r.settled_usd, public.actp_policy_ledger_spend(p.scope, null, null, r.run_id)
+    from public.actp_policy_budget_runs r join public.actp_policies p on p.id = r.policy_id
+    union all
+    select r.policy_id, 'run.reserved', r.run_id::text, r.reserved_usd, public.actp_policy_open_reserved(p.scope, r.run_id)
+    from public.actp_policy_budget_runs r join public.actp_policies p on p.id = r.policy_id
+  ) x
+  where x.counter_usd <> x.truth_usd
+  order by x.policy_id, x.counter, x.window_key;
 $$;
 
 insert into public.actp_schedules (name, cron_expr, command, description, critical)
@@ -761,7 +1075,7 @@ values (
   'actp:policy:expire-reservations',
   '* * * * *',
   'select public.actp_policy_expire_reservations()',
-  'Marks unsettled budget reservations past expires_at as expired and prunes rate-limit records older than two hours.',
+  'Marks unsettled budget reservations past expires_at as expired (releasing their budget counters), prunes rate-limit calls older than two hours and budget counters no check reads any more.',
   true
 )
 on conflict (name) do nothing;
@@ -773,7 +1087,8 @@ declare
   t text;
 begin
   foreach t in array array['actp_policies', 'actp_policy_reservations', 'actp_budget_ledger',
-                           'actp_rate_limit_calls', 'actp_policy_approvals']
+                           'actp_rate_limit_calls', 'actp_rate_limit_windows', 'actp_policy_approvals',
+                           'actp_policy_budget_days', 'actp_policy_budget_runs']
   loop
     execute format('alter table public.%I enable row level security', t);
     execute format('create policy %I on public.%I for all to service_role using (true) with check (true)', t || '_service', t);
@@ -787,7 +1102,8 @@ begin
     execute format('create policy %I on public.%I for select to authenticated using (true)', t || '_read', t);
     execute format('grant select on public.%I to authenticated', t);
   end loop;
-  execute 'revoke all on public.actp_policy_reservations, public.actp_rate_limit_calls from authenticated';
+  execute 'revoke all on public.actp_policy_reservations, public.actp_rate_limit_calls, public.actp_rate_limit_windows,
+           public.actp_policy_budget_days, public.actp_policy_budget_runs from authenticated';
 end
 $$;
 
@@ -799,3 +1115,23 @@ grant execute on function public.actp_policy_check(text, text, text, uuid, numer
 grant execute on function public.actp_policy_settle(uuid, numeric) to service_role;
 grant execute on function public.actp_policy_decide_approval(uuid, text, text, text) to service_role;
 grant execute on function public.actp_policy_expire_reservations() to service_role;
+
+-- Internal helpers: only the functions above (and the service role) call them.
+do $$
+declare
+  f text;
+begin
+  foreach f in array array[
+    'public.actp_policy_ledger_spend(text, timestamptz, timestamptz, uuid)',
+    'public.actp_policy_open_reserved(text, uuid)',
+    'public.actp_policy_open_day(uuid, text, timestamptz, timestamptz)',
+    'public.actp_policy_open_run(uuid, text, uuid)',
+    'public.actp_policy_rate_resize(uuid, int, int)',
+    'public.actp_policy_counters_release(text, text, uuid, numeric, numeric, timestamptz)',
+    'public.actp_policy_counter_drift()']
+  loop
+    execute format('revoke execute on function %s from public, anon, authenticated', f);
+    execute format('grant execute on function %s to service_role', f);
+  end loop;
+end
+$$;

@@ -2,7 +2,7 @@
 // test (agent:<random slug>, tool:<random name>) because the database is shared with other files;
 // global-scope cases and incident mode run inside rolled-back transactions.
 import { randomBytes, randomUUID } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Queryable } from "../../shared/db/types.ts";
 import { ActpError } from "../../shared/errors.ts";
 import { canonicalizeUrl, hostMatchesPattern } from "../../shared/net/allowlist.ts";
@@ -20,6 +20,15 @@ import { asRoleRolledBack, testDatabase } from "../support/db.ts";
 
 const db = testDatabase();
 afterAll(() => db.end());
+
+// The budget counters are derived data: after every scenario they must equal the ledger and the
+// open reservations they summarise.
+async function drift(): Promise<unknown[]> {
+  return (await db.query(`select * from public.actp_policy_counter_drift()`)).rows;
+}
+afterEach(async () => {
+  expect(await drift()).toEqual([]);
+});
 
 const uniq = () => randomBytes(4).toString("hex");
 
@@ -187,7 +196,7 @@ describe("budget", () => {
 
   it("the day window follows day_boundary_tz", async () => {
     const slug = await agent();
-    await createPolicy(db, { scope: `agent:${slug}`, policy_type: "budget", config: { daily_usd: 1, day_boundary_tz: "Pacific/Kiritimati" } });
+    const pol = await createPolicy(db, { scope: `agent:${slug}`, policy_type: "budget", config: { daily_usd: 1, day_boundary_tz: "Pacific/Kiritimati" } });
     const a = allowed(await check(slug, "llm.call", { estimated_cost_usd: 0.9 }));
     await settlePolicy(db, a.reservation_id, 0.9);
     // Spend from before today's local midnight in that zone does not count; today's does.
@@ -201,6 +210,9 @@ describe("budget", () => {
     } finally {
       await db.query(`alter table public.actp_budget_ledger enable trigger tg_actp_budget_ledger__append_only`);
     }
+    // The tampering moved spend the counters had summed: they drift, and rebuild from the ledger.
+    expect(await drift()).not.toEqual([]);
+    await db.query(`delete from public.actp_policy_budget_days where policy_id = $1`, [pol.id]);
     const d = allowed(await check(slug, "llm.call", { estimated_cost_usd: 0.9 }));
     await settlePolicy(db, d.reservation_id, 0.9);
     expect(denied(await check(slug, "llm.call", { estimated_cost_usd: 0.2 })).details).toMatchObject({ day_boundary_tz: "Pacific/Kiritimati" });
@@ -359,6 +371,90 @@ describe("safety approvals", () => {
     const d = denied(await check(slug, tool, call));
     await decideApproval(db, (d.details as { approval_id: string }).approval_id, "deny", "ops");
     expect(denied(await check(slug, tool, call)).reason).toBe("approval_denied");
+  });
+});
+
+describe("budget counters", () => {
+  it("a check reads O(1) counter rows that follow settles, expiry and policy changes", async () => {
+    const slug = await agent();
+    const tool = `ctr.${uniq()}`;
+    const run = randomUUID();
+    const byAgent = await createPolicy(db, { scope: `agent:${slug}`, policy_type: "budget", config: { daily_usd: 10, per_run_usd: 5 } });
+    const byTool = await createPolicy(db, { scope: `tool:${tool}`, policy_type: "budget", config: { daily_usd: 10 } });
+    const a = allowed(await check(slug, tool, { run_id: run, estimated_cost_usd: 1.23456789 }));
+    const b = allowed(await check(slug, tool, { run_id: run, estimated_cost_usd: 2 }));
+    allowed(await check(slug, "other.tool", { run_id: run, estimated_cost_usd: 0.5 }));
+    const counters = async () =>
+      (
+        await db.query<{ kind: string; policy_id: string; reserved: string; settled: string }>(
+          `select 'day' as kind, policy_id, reserved_usd::text as reserved, settled_usd::text as settled from public.actp_policy_budget_days where policy_id = any($1::uuid[])
+           union all
+           select 'run', policy_id, reserved_usd::text, settled_usd::text from public.actp_policy_budget_runs where policy_id = any($1::uuid[])
+           order by 1, 2`,
+          [[byAgent.id, byTool.id]],
+        )
+      ).rows.map((r) => [r.kind, r.policy_id === byAgent.id ? "agent" : "tool", Number(r.reserved), Number(r.settled)]);
+    expect(await counters()).toEqual(
+      expect.arrayContaining([
+        ["day", "agent", 3.73456789, 0],
+        ["day", "tool", 3.23456789, 0],
+        ["run", "agent", 3.73456789, 0],
+      ]),
+    );
+    await settlePolicy(db, a.reservation_id, 1);
+    await db.query(`update public.actp_policy_reservations set created_at = now() - interval '2 hours', expires_at = now() - interval '1 hour' where id = $1`, [
+      b.reservation_id,
+    ]);
+    // Lazily expired: no longer counted, though the counters still hold it until the schedule runs.
+    const d = denied(await check(slug, tool, { run_id: run, estimated_cost_usd: 4.6 }));
+    expect(d.details).toMatchObject({ limit: "per_run_usd", used_usd: 1.5 });
+    await db.query(`select public.actp_policy_expire_reservations()`);
+    expect(await counters()).toEqual(
+      expect.arrayContaining([
+        ["day", "agent", 0.5, 1],
+        ["day", "tool", 0, 1],
+        ["run", "agent", 0.5, 1],
+      ]),
+    );
+    // Changing a policy drops its counters; the next check rebuilds them from the truth.
+    await updatePolicy(db, byAgent.id, { config: { daily_usd: 10, per_run_usd: 6 } });
+    expect((await counters()).filter((c) => c[1] === "agent")).toEqual([]);
+    allowed(await check(slug, tool, { run_id: run, estimated_cost_usd: 0.25 }));
+    expect((await counters()).filter((c) => c[1] === "agent")).toEqual([
+      ["day", "agent", 0.75, 1],
+      ["run", "agent", 0.75, 1],
+    ]);
+  });
+
+  it("the drift check catches spend written around the settle path", async () => {
+    const slug = await agent();
+    const pol = await createPolicy(db, { scope: `agent:${slug}`, policy_type: "budget", config: { daily_usd: 10 } });
+    allowed(await check(slug, "t.x", { estimated_cost_usd: 0.1 }));
+    await db.query(`insert into public.actp_budget_ledger (agent_slug, tool_name, cost_usd) values ($1, 't.x', 0.5)`, [slug]);
+    const rows = await drift();
+    expect(rows).toEqual([expect.objectContaining({ policy_id: pol.id, counter: "day.settled" })]);
+    await db.query(`delete from public.actp_policy_budget_days where policy_id = $1`, [pol.id]);
+    expect(denied(await check(slug, "t.x", { estimated_cost_usd: 9.45 })).details).toMatchObject({ used_usd: 0.6 });
+  });
+
+  it("rate-limit rings resize when the limit changes and stay bounded", async () => {
+    const slug = await agent();
+    const tool = `rl.${uniq()}`;
+    const pol = await createPolicy(db, { scope: `tool:${tool}`, policy_type: "rate_limit", config: { max_per_minute: 3 } });
+    for (let i = 0; i < 3; i++) allowed(await check(slug, tool));
+    denied(await check(slug, tool));
+    await updatePolicy(db, pol.id, { config: { max_per_minute: 5 } });
+    allowed(await check(slug, tool));
+    allowed(await check(slug, tool));
+    expect(denied(await check(slug, tool)).reason).toBe("rate_limited");
+    await updatePolicy(db, pol.id, { config: { max_per_minute: 2 } });
+    expect(denied(await check(slug, tool)).reason).toBe("rate_limited");
+    expect(await count(`select count(*) from public.actp_rate_limit_calls where policy_id = $1`, [pol.id])).toBe(2);
+    await db.query(`update public.actp_rate_limit_calls set called_at = called_at - interval '61 seconds' where policy_id = $1`, [pol.id]);
+    allowed(await check(slug, tool));
+    allowed(await check(slug, tool));
+    denied(await check(slug, tool));
+    expect(await count(`select count(*) from public.actp_rate_limit_calls where policy_id = $1`, [pol.id])).toBe(2);
   });
 });
 

@@ -96,6 +96,8 @@ describe("budget under 50 concurrent clients", () => {
     expect(total).toBeLessThanOrEqual(DAILY);
     expect(Number(rows[0]!.max_run)).toBeLessThanOrEqual(PER_RUN);
     expect(rows[0]!.open).toBe(0);
+    // The counters the checks read were kept exact by 50 racing checks and settles.
+    expect((await fresh.db.query(`select * from public.actp_policy_counter_drift()`)).rows).toEqual([]);
     // The limit was actually contended: plenty of refusals, and spend came close to the runs' cap.
     expect(refused).toBeGreaterThan(100);
     expect(admitted).toBeGreaterThan(20);
@@ -109,6 +111,7 @@ describe("budget under 50 concurrent clients", () => {
     );
     // floor(1 / 0.07) = 14: exactly that many fit.
     expect(decisions.filter((d) => d.allowed)).toHaveLength(14);
+    expect((await fresh.db.query(`select * from public.actp_policy_counter_drift()`)).rows).toEqual([]);
   });
 });
 
