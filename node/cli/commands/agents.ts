@@ -9,35 +9,12 @@ import {
   listAgents,
   setAgentEnabled,
 } from "../../../shared/agents/statements.ts";
-import { createPgDatabase } from "../../../shared/db/pg.ts";
 import type { Database } from "../../../shared/db/types.ts";
-import { ActpError, fromPgError } from "../../../shared/errors.ts";
+import { ActpError } from "../../../shared/errors.ts";
+import { fail, withDb } from "../db.ts";
 
 interface JsonOpt {
   json?: boolean;
-}
-
-function databaseUrl(): string {
-  const explicit = process.env.ACTP_DATABASE_URL || process.env.DATABASE_URL;
-  if (explicit) return explicit;
-  return `postgres://postgres:postgres@127.0.0.1:${process.env.ACTP_DB_PORT || "54322"}/postgres?sslmode=disable`;
-}
-
-async function withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = createPgDatabase({ connectionString: databaseUrl(), max: 2, applicationName: "actp-cli" });
-  try {
-    return await fn(db);
-  } finally {
-    await db.end();
-  }
-}
-
-/** Prints an error the way the API would word it and sets a non-zero exit code. */
-function fail(err: unknown): void {
-  const e = err instanceof ActpError ? err : fromPgError(err);
-  if (!e) throw err;
-  console.error(`error: ${e.code}: ${e.message}`);
-  process.exitCode = e.status === 404 ? 4 : 1;
 }
 
 function slugArg(raw: string): string {

@@ -6,7 +6,7 @@ import { BulkReplayBody, DlqId, DlqListQuery } from "../../../shared/dlq/contrac
 import { discardDlq, fixDlq, getDlqItem, listDlq, replayDlq, replayDlqBulk } from "../../../shared/dlq/queries.ts";
 import { renderBulk, renderDlqItem, renderDlqList, renderReview } from "../../../shared/dlq/render.ts";
 import { ActpError } from "../../../shared/errors.ts";
-import { fail, inTransaction, operator } from "./forensics.ts";
+import { fail, inTransaction, operator } from "../db.ts";
 
 const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
 

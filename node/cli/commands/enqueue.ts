@@ -4,10 +4,7 @@ import type { Command } from "commander";
 import { createPgDatabase } from "../../../shared/db/pg.ts";
 import { ActpError } from "../../../shared/errors.ts";
 import { submitJob } from "../../../shared/jobs/submit.ts";
-
-export function workerDatabaseUrl(): string {
-  return process.env.DATABASE_URL || `postgres://postgres:postgres@127.0.0.1:${process.env.ACTP_DB_PORT || "54322"}/postgres?sslmode=disable`;
-}
+import { cliDatabaseUrl } from "../db.ts";
 
 export function register(program: Command): void {
   program
@@ -19,7 +16,7 @@ export function register(program: Command): void {
     .option("--db-url <url>", "database URL (default DATABASE_URL)")
     .option("--json", "print the result as JSON")
     .action(async (agent: string, opts: { input: string; options: string; dbUrl?: string; json?: boolean }) => {
-      const db = createPgDatabase({ connectionString: opts.dbUrl ?? workerDatabaseUrl(), max: 1, applicationName: "actp-cli" });
+      const db = createPgDatabase({ connectionString: opts.dbUrl ?? cliDatabaseUrl(), max: 1, applicationName: "actp-cli" });
       try {
         const input = parseJson(opts.input, "--input");
         const options = { source: "cli", ...(parseJson(opts.options, "--options") as object) };

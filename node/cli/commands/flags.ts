@@ -2,31 +2,19 @@
 // the database directly (ACTP_DATABASE_URL / DATABASE_URL, or the local `actp dev` database) through
 // the same contracts and statements as the `feature-flags` function.
 import type { Command } from "commander";
-import { createPgDatabase } from "../../../shared/db/pg.ts";
 import type { Database } from "../../../shared/db/types.ts";
-import { ActpError, fromPgError, notFound } from "../../../shared/errors.ts";
+import { ActpError, notFound } from "../../../shared/errors.ts";
+import { fail, withDb } from "../db.ts";
 import { CreateFlagInput, FlagContext, FlagKey, UpdateFlagInput, type FeatureFlag } from "../../../shared/flags/contracts.ts";
 import { createFlag, deleteFlag, evaluateFlagsInDb, getFlag, listFlags, updateFlag } from "../../../shared/flags/queries.ts";
 import type { z } from "zod";
 
-function databaseUrl(): string {
-  const explicit = process.env.ACTP_DATABASE_URL || process.env.DATABASE_URL;
-  if (explicit) return explicit;
-  return `postgres://postgres:postgres@127.0.0.1:${process.env.ACTP_DB_PORT || "54322"}/postgres?sslmode=disable`;
-}
-
 async function run(fn: (db: Database) => Promise<unknown>): Promise<void> {
-  const db = createPgDatabase({ connectionString: databaseUrl(), max: 2, applicationName: "actp-cli" });
   try {
-    const out = await fn(db);
+    const out = await withDb(fn);
     if (out !== undefined) console.log(JSON.stringify(out, null, 2));
   } catch (err) {
-    const e = err instanceof ActpError ? err : fromPgError(err);
-    if (!e) throw err;
-    console.error(`error: ${e.code}: ${e.message}${e.details ? `\n${JSON.stringify(e.details, null, 2)}` : ""}`);
-    process.exitCode = e.status === 404 ? 4 : 1;
-  } finally {
-    await db.end();
+    fail(err);
   }
 }
 

@@ -1,48 +1,12 @@
 // `actp timeline <job_id>`, `actp replay <job_id> [--from-step <name|n>]`, `actp diff <a> <b>`:
 // forensics from a terminal (PRD §4.14), over the same statements as the `replay` function.
 // Human-readable by default; --json prints what the function would answer.
-import { userInfo } from "node:os";
 import type { Command } from "commander";
-import { createPgDatabase } from "../../../shared/db/pg.ts";
-import type { Database } from "../../../shared/db/types.ts";
-import { ActpError, fromPgError } from "../../../shared/errors.ts";
+import { ActpError } from "../../../shared/errors.ts";
+import { fail, inTransaction, operator } from "../db.ts";
 import { FromStep, JobId } from "../../../shared/forensics/contracts.ts";
 import { diffRuns, inspectTimeline, replayJob } from "../../../shared/forensics/queries.ts";
 import { renderDiff, renderReplay, renderTimeline } from "../../../shared/forensics/render.ts";
-
-export function databaseUrl(): string {
-  const explicit = process.env.ACTP_DATABASE_URL || process.env.DATABASE_URL;
-  if (explicit) return explicit;
-  return `postgres://postgres:postgres@127.0.0.1:${process.env.ACTP_DB_PORT || "54322"}/postgres?sslmode=disable`;
-}
-
-/** Runs fn in one transaction on the operator's connection (the database owner, like the service role). */
-export async function inTransaction<T>(fn: Parameters<Database["transaction"]>[0]): Promise<T> {
-  const db = createPgDatabase({ connectionString: databaseUrl(), max: 1, applicationName: "actp-cli" });
-  try {
-    return (await db.transaction(fn)) as T;
-  } finally {
-    await db.end();
-  }
-}
-
-/** Prints the error the way the API words it; exit code 4 for not found, 1 otherwise. */
-export function fail(err: unknown): void {
-  const e = err instanceof ActpError ? err : fromPgError(err);
-  if (e) {
-    console.error(`error: ${e.code}: ${e.message}`);
-    process.exitCode = e.status === 404 ? 4 : 1;
-    return;
-  }
-  // Not a client error (the database is unreachable, say): one line, not a stack trace.
-  const code = (err as { code?: unknown })?.code;
-  console.error(`error: ${err instanceof Error ? err.message : String(err)}${code === "ECONNREFUSED" ? ` (is \`actp dev\` running, or DATABASE_URL set? tried ${databaseUrl().replace(/\/\/[^@]*@/, "//")})` : ""}`);
-  process.exitCode = 1;
-}
-
-export function operator(): string {
-  return process.env.ACTP_REVIEWER || userInfo().username || "cli";
-}
 
 export function jobIdArg(raw: string, name = "job id"): string {
   const r = JobId.safeParse(raw);

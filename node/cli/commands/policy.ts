@@ -3,40 +3,14 @@
 // shared/policy statements, the same ones the `policy` function uses; --json prints what the
 // function would answer.
 import type { Command } from "commander";
-import { createPgDatabase } from "../../../shared/db/pg.ts";
 import type { Database } from "../../../shared/db/types.ts";
-import { ActpError, fromPgError } from "../../../shared/errors.ts";
+import { ActpError } from "../../../shared/errors.ts";
+import { fail, withDb } from "../db.ts";
 import { APPROVAL_STATUSES, type Policy, type SpendRow } from "../../../shared/policy/contracts.ts";
 import { createPolicy, decideApproval, listApprovals, listPolicies, spendTotals, updatePolicy } from "../../../shared/policy/statements.ts";
 
 interface JsonOpt {
   json?: boolean;
-}
-
-function databaseUrl(): string {
-  const explicit = process.env.ACTP_DATABASE_URL || process.env.DATABASE_URL;
-  if (explicit) return explicit;
-  return `postgres://postgres:postgres@127.0.0.1:${process.env.ACTP_DB_PORT || "54322"}/postgres?sslmode=disable`;
-}
-
-async function withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = createPgDatabase({ connectionString: databaseUrl(), max: 2, applicationName: "actp-cli" });
-  try {
-    return await fn(db);
-  } finally {
-    await db.end();
-  }
-}
-
-/** Prints an error the way the API words it (with zod issues) and sets a non-zero exit code. */
-function fail(err: unknown): void {
-  const e = err instanceof ActpError ? err : fromPgError(err);
-  if (!e) throw err;
-  const issues = Array.isArray(e.details)
-    ? (e.details as { path?: unknown[]; message?: string }[]).map((i) => `\n  ${(i.path ?? []).join(".") || "(input)"}: ${i.message ?? ""}`).join("")
-    : "";
-  console.error(`error: ${e.code}: ${e.message}${issues}`);
-  process.exitCode = e.status === 404 ? 4 : 1;
 }
 
 const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { installQueueEngine } from "../../worker/boss.ts";
 import { loadAgents } from "../../worker/load.ts";
 import { WorkerSupervisor } from "../../worker/supervisor.ts";
-import { workerDatabaseUrl } from "./enqueue.ts";
+import { cliDatabaseUrl } from "../db.ts";
 
 export function register(program: Command): void {
   program
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option("--ping-timeout-ms <ms>", "replace a worker whose event loop does not answer for this long", "10000")
     .option("--db-url <url>", "database URL (default DATABASE_URL)")
     .action(async (module: string, opts: { processes: string; concurrency: string; maxRssMb: string; pingTimeoutMs: string; dbUrl?: string }) => {
-      const url = opts.dbUrl ?? workerDatabaseUrl();
+      const url = opts.dbUrl ?? cliDatabaseUrl();
       const agents = await loadAgents(module);
       await installQueueEngine(url);
       const sup = new WorkerSupervisor({
