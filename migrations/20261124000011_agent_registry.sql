@@ -40,7 +40,7 @@ begin
       return format('capabilities[%s] has keys other than tool and tier', i);
     end if;
     if jsonb_typeof(e -> 'tool') is distinct from 'string'
-       or (e ->> 'tool') !~ '^[A-Za-z][A-Za-z0-9_.:/-]{0,199}$' then
+       or (e ->> 'tool') !~ '^([A-Za-z][A-Za-z0-9_.:/-]{0,199}(\.\*|:\*)?|\*)$' then
       return format('capabilities[%s].tool must be a tool name like "web.fetch"', i);
     end if;
     if jsonb_typeof(e -> 'tier') is distinct from 'string'

@@ -621,7 +621,7 @@ begin
     from jsonb_array_elements(v_agent.capabilities) c,
          lateral (select case jsonb_typeof(c) when 'string' then c #>> '{}' when 'object' then c ->> 'tool' end as t) x
     where x.t = p_tool or x.t = '*'
-       or (right(x.t, 2) = '.*' and left(p_tool, length(x.t) - 1) = left(x.t, length(x.t) - 1))
+       or (right(x.t, 2) in ('.*', ':*') and left(p_tool, length(x.t) - 1) = left(x.t, length(x.t) - 1))
   ) then
     return public.actp_policy_deny('tool_not_permitted',
       format('tool %s is not among agent %s''s capabilities', p_tool, p_agent));

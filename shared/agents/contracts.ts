@@ -14,7 +14,11 @@ export const AgentSlug = z
   .regex(/^[a-z][a-z0-9_-]{0,62}$/, "a slug is 1 to 63 characters: a lowercase letter, then lowercase letters, digits, _ or -");
 export type AgentSlug = z.infer<typeof AgentSlug>;
 
-export const ToolName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.:/-]{0,199}$/, 'a tool name like "web.fetch"');
+// A capability names one tool, or a family of tools: "web.*", "model:*" (every model ctx.llm may
+// route to), or "*" for all; the policy service reads them as the agent's tool allowlist.
+export const ToolName = z
+  .string()
+  .regex(/^(?:[A-Za-z][A-Za-z0-9_.:/-]{0,199}(?:\.\*|:\*)?|\*)$/, 'a tool name like "web.fetch", or a family like "web.*" or "model:*"');
 
 export const Capability = z.strictObject({ tool: ToolName, tier: CapabilityTier });
 export type Capability = z.infer<typeof Capability>;

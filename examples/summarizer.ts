@@ -1,0 +1,34 @@
+// Example agent from the README: one page fetched through ctx.tool, summarized through ctx.llm.
+// With no ANTHROPIC_API_KEY the summarize step fails with LlmNotConfiguredError (the route decision
+// is in the error), which shows retries and the DLQ as well as a success would.
+import { z } from "zod";
+import { defineAgent } from "../node/worker/agents/index.ts";
+import type { JobContext } from "../node/worker/context.ts";
+
+const Input = z.object({ url: z.url() });
+type Input = z.infer<typeof Input>;
+
+export const summarizer = defineAgent({
+  slug: "summarizer",
+  description: "Fetches a page and summarizes it",
+  input: Input,
+  capabilities: [
+    { tool: "web.fetch", tier: "read" },
+    { tool: "model:*", tier: "read" },
+  ],
+  handler: async (ctx: JobContext<Input>, input: Input) => {
+    const page = await ctx.step("fetch", () =>
+      ctx.tool("web.fetch", { url: input.url }, { url: input.url, action_type: "read" }, async (call) =>
+        (await fetch(call.url ?? input.url, { signal: call.signal })).text(),
+      ),
+    );
+    await ctx.progress({ message: "fetched", pct: 50 });
+    return ctx.step("summarize", async () => {
+      const answer = await ctx.llm("content_generation", {
+        max_tokens: 400,
+        messages: [{ role: "user", content: `Summarize in three sentences:\n\n${page.slice(0, 20_000)}` }],
+      });
+      return { summary: answer.text, model: answer.model, cost_usd: answer.cost_usd };
+    });
+  },
+});
