@@ -11,4 +11,4 @@ export {
   type LlmAttempt,
 } from "./errors.ts";
 export { argsHash, canonicalJson } from "./args-hash.ts";
-export { sharedPolicy, type PolicyPort } from "./policy.ts";
+export { beginToolCall, endToolCall, sharedPolicy, type BeginResult, type PolicyPort } from "./policy.ts";

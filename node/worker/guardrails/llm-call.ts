@@ -7,13 +7,15 @@
 // route's prices, feeds the model's breaker ("model:<id>") and writes tool.call_* events.
 import { randomUUID } from "node:crypto";
 import Anthropic, { APIError, APIUserAbortError } from "@anthropic-ai/sdk";
+import { ActpError } from "../../../shared/errors.ts";
+import { emit } from "../../../shared/events/emit.ts";
 import type { Message, MessageCreateParamsNonStreaming } from "@anthropic-ai/sdk/resources/messages";
 import { circuitBreakersFor, modelToolName, type CircuitBreakers } from "../../../shared/circuits/index.ts";
 import { estimateInputTokens, route, usageCostUsd, worstCaseCostUsd, type RouteDecision } from "../../../shared/models/index.ts";
 import type { JobInfo } from "../job-info.ts";
 import { LlmNotConfiguredError, LlmUnavailableError, ToolDeniedError, ToolInputError, type LlmAttempt } from "./errors.ts";
-import { emitCompleted, emitFailed, emitStarted, errorInfo, type FailureKind } from "./events.ts";
-import { sharedPolicy, type PolicyPort } from "./policy.ts";
+import { completedEvent, emitFailed, errorInfo, failedEvent, startedEvent, type FailureKind } from "./events.ts";
+import { sharedPolicy, type BeginResult, type PolicyPort } from "./policy.ts";
 
 export type LlmRequest = Omit<MessageCreateParamsNonStreaming, "model" | "stream">;
 
@@ -134,79 +136,76 @@ export async function runLlmCall(info: JobInfo, taskType: string, request: LlmRe
       continue;
     }
     const callId = randomUUID();
-    let verdict;
+    const started = startedEvent(info, tool, { call_id: callId, action_type: actionType });
+    let verdict: BeginResult;
     try {
-      verdict = await policy.check(info.db, {
-        agent_slug: info.agentSlug,
-        tool_name: tool,
-        action_type: actionType,
-        run_id: info.jobId,
-        estimated_cost_usd: worst,
-      });
+      // Round trip 1: the policy check and tool.call_started (or the denial's tool.call_failed).
+      verdict = await policy.begin(
+        info.db,
+        { agent_slug: info.agentSlug, tool_name: tool, action_type: actionType, run_id: info.jobId, estimated_cost_usd: worst },
+        started,
+      );
     } catch (err) {
-      await emitFailed(info, tool, { call_id: callId, kind: "policy_denied", error: errorInfo(err, "policy") });
+      // As in ctx.tool: on the timeline unless it was our own event the registry refused.
+      if (!(err instanceof ActpError && err.code.startsWith("events."))) {
+        await emitFailed(info, tool, { call_id: callId, kind: "policy_denied", error: errorInfo(err, "policy") });
+      }
       throw err;
     }
     if (!verdict.allowed) {
-      const denied = new ToolDeniedError(tool, verdict.reason, verdict.retry_after, verdict.policy_id);
-      firstDenial ??= denied;
+      firstDenial ??= new ToolDeniedError(tool, verdict.reason, verdict.retry_after, verdict.policy_id);
       attempts.push({ model: cand.model, outcome: "denied", message: verdict.reason });
-      await emitFailed(info, tool, {
-        call_id: callId,
-        kind: /rate/.test(verdict.reason) ? "rate_limited" : "policy_denied",
-        error: { message: verdict.message, code: `policy.${verdict.reason}`.slice(0, 200), where: "policy" },
-        ...(verdict.retry_after === null ? {} : { retry_after_ms: Math.round(verdict.retry_after * 1000) }),
-      });
       continue;
     }
+    const reservation = verdict.reservation_id;
 
+    // Not closed in the database a moment ago: this process's cached "closed" is not trusted.
+    if (!verdict.started) breakers.forget(tool);
     const ticket = await breakers.acquire(tool);
     if (ticket.decision === "reject" || ticket.decision === "fallback") {
-      await policy.settle(info.db, verdict.reservation_id, 0);
-      attempts.push({ model: cand.model, outcome: "circuit_open" });
-      await emitFailed(info, tool, {
+      await policy.end(info.db, reservation, 0, failedEvent(info, tool, {
         call_id: callId,
         kind: "circuit_open",
         error: { message: `circuit of ${tool} is ${ticket.state}`, code: "tool.circuit_open", where: "circuit" },
         retry_after_ms: ticket.retry_after * 1000,
-      });
+      }));
+      attempts.push({ model: cand.model, outcome: "circuit_open" });
       continue;
     }
+    if (!verdict.started) await emit(info.db, started);
 
-    await emitStarted(info, tool, { call_id: callId, action_type: actionType });
-    const started = performance.now();
+    const t0 = performance.now();
     let message: Message;
     try {
       message = await client.messages.create({ ...request, model: cand.model, stream: false }, { signal: info.signal });
     } catch (err) {
-      const durationMs = Math.round(performance.now() - started);
+      const durationMs = Math.round(performance.now() - t0);
       const c = classifyLlmError(err);
       // Anthropic does not bill a request that returned an error: the reservation is released.
-      await policy.settle(info.db, verdict.reservation_id, 0);
-      if (!(err instanceof APIUserAbortError)) await breakers.record(ticket, !c.circuitFailure, errorInfo(err, tool));
-      await emitFailed(info, tool, {
+      await policy.end(info.db, reservation, 0, failedEvent(info, tool, {
         call_id: callId,
         kind: c.kind,
         error: errorInfo(err, tool),
         duration_ms: durationMs,
         ...(c.status === null ? {} : { http_status: c.status }),
-      });
+      }));
+      if (!(err instanceof APIUserAbortError)) await breakers.record(ticket, !c.circuitFailure, errorInfo(err, tool));
       attempts.push({ model: cand.model, outcome: "failed", status: c.status, message: errorInfo(err).message, duration_ms: durationMs });
       if (!c.fallThrough) throw err;
       continue;
     }
-    const durationMs = Math.round(performance.now() - started);
+    const durationMs = Math.round(performance.now() - t0);
     const cost = usageCostUsd(message.usage, cand);
-    await policy.settle(info.db, verdict.reservation_id, cost);
-    await breakers.record(ticket, true);
-    await emitCompleted(info, tool, {
+    // Round trip 2: settle at the usage cost and tool.call_completed.
+    await policy.end(info.db, reservation, cost, completedEvent(info, tool, {
       call_id: callId,
       duration_ms: durationMs,
       cost_usd: cost,
       input_tokens: message.usage.input_tokens,
       output_tokens: message.usage.output_tokens,
       task_type: taskType,
-    });
+    }));
+    await breakers.record(ticket, true);
     attempts.push({ model: cand.model, outcome: "completed", cost_usd: cost, duration_ms: durationMs });
     const text = message.content.flatMap((b) => (b.type === "text" ? [b.text] : [])).join("");
     return { message, text, model: cand.model, task_type: taskType, cost_usd: cost, attempts, route: decision };

@@ -2,14 +2,18 @@
 // policy check (budget reservation, rate limit, allowlist for options.url, approval by args hash)
 // -> circuit breaker (allow, probe, or the configured fallback tool) -> fn -> settle -> events.
 // A refusal throws a typed error and is still written to the job's timeline as tool.call_failed.
+// With the breaker closed that is two round trips: policy check + tool.call_started in one
+// statement, settle + tool.call_completed / tool.call_failed in another (policy.ts).
 import { randomUUID } from "node:crypto";
+import { ActpError } from "../../../shared/errors.ts";
+import { emit } from "../../../shared/events/emit.ts";
 import { circuitBreakersFor, type CircuitBreakers, type CircuitTicket, ToolName } from "../../../shared/circuits/index.ts";
 import type { JobInfo } from "../job-info.ts";
 import { canonicalizeUrl } from "../../../shared/net/allowlist.ts";
 import { argsHash } from "./args-hash.ts";
 import { CircuitOpenError, ToolDeniedError, ToolInputError, ToolTimeoutError } from "./errors.ts";
-import { emitCompleted, emitFailed, emitStarted, errorInfo, type FailureKind } from "./events.ts";
-import { sharedPolicy, type PolicyPort } from "./policy.ts";
+import { completedEvent, emitFailed, errorInfo, failedEvent, startedEvent, type FailedFields, type FailureKind } from "./events.ts";
+import { sharedPolicy, type BeginResult, type PolicyPort } from "./policy.ts";
 
 /** What a tool function gets: where it runs, how to stop, and how to report what it really cost. */
 export interface ToolCallScope {
@@ -92,10 +96,6 @@ async function runBounded<T>(
   }
 }
 
-function denialKind(reason: string): FailureKind {
-  return /rate/.test(reason) ? "rate_limited" : "policy_denied";
-}
-
 export async function runToolCall<T>(
   info: JobInfo,
   name: string,
@@ -116,50 +116,50 @@ export async function runToolCall<T>(
 
   const attempt = async (tool: string, toolFn: ToolFn<T>, isFallback: boolean): Promise<T> => {
     const callId = randomUUID();
+    const started = startedEvent(info, tool, { call_id: callId, action_type: actionType, input_hash: hash });
 
-    let verdict;
+    // Round trip 1: the policy check, and tool.call_started (or the denial's tool.call_failed).
+    let verdict: BeginResult;
     try {
-      verdict = await policy.check(info.db, {
-        agent_slug: info.agentSlug,
-        tool_name: tool,
-        action_type: actionType,
-        run_id: info.jobId,
-        estimated_cost_usd: estimate,
-        ...(options.url === undefined ? {} : { target_url: options.url }),
-        args_hash: hash,
-      });
+      verdict = await policy.begin(
+        info.db,
+        {
+          agent_slug: info.agentSlug,
+          tool_name: tool,
+          action_type: actionType,
+          run_id: info.jobId,
+          estimated_cost_usd: estimate,
+          ...(options.url === undefined ? {} : { target_url: options.url }),
+          args_hash: hash,
+        },
+        started,
+      );
     } catch (err) {
-      // Bad input the policy service refuses (an unparsable URL, say): still on the timeline.
-      await emitFailed(info, tool, { call_id: callId, kind: "policy_denied", error: errorInfo(err, "policy") });
+      // Bad input the policy service refuses: still on the timeline (the statement wrote nothing).
+      // An event the registry refused was refused before anything was sent; another would be too.
+      if (!(err instanceof ActpError && err.code.startsWith("events."))) {
+        await emitFailed(info, tool, { call_id: callId, kind: "policy_denied", error: errorInfo(err, "policy") });
+      }
       throw err;
     }
-    if (!verdict.allowed) {
-      const denied = new ToolDeniedError(tool, verdict.reason, verdict.retry_after, verdict.policy_id);
-      await emitFailed(info, tool, {
-        call_id: callId,
-        kind: denialKind(verdict.reason),
-        error: { message: verdict.message, code: `policy.${verdict.reason}`.slice(0, 200), where: "policy" },
-        ...(verdict.retry_after === null ? {} : { retry_after_ms: Math.round(verdict.retry_after * 1000) }),
-        ...(verdict.policy_id === null ? {} : { policy_id: verdict.policy_id }),
-        reason: verdict.reason,
-      });
-      throw denied;
-    }
+    if (!verdict.allowed) throw new ToolDeniedError(tool, verdict.reason, verdict.retry_after, verdict.policy_id);
     const reservation = verdict.reservation_id;
+    const release = (p: FailedFields, cost = 0) => policy.end(info.db, reservation, cost, failedEvent(info, tool, { call_id: callId, ...p }));
 
+    // The database saw the breaker closed in the same statement: this process's cached "closed",
+    // if any, agrees. Otherwise the cache may be stale, so the breaker is asked afresh.
+    if (!verdict.started) breakers.forget(tool);
     let ticket: CircuitTicket;
     try {
       ticket = await breakers.acquire(tool);
     } catch (err) {
-      await policy.settle(info.db, reservation, 0);
+      await release({ kind: "error", error: errorInfo(err, "circuit") });
       throw err;
     }
     if (ticket.decision === "reject" || ticket.decision === "fallback") {
-      await policy.settle(info.db, reservation, 0);
       const fallbackTool = ticket.decision === "fallback" ? ticket.fallback_tool : null;
       const fallbackFn = fallbackTool && !isFallback ? options.fallbacks?.[fallbackTool] : undefined;
-      await emitFailed(info, tool, {
-        call_id: callId,
+      await release({
         kind: "circuit_open",
         error: { message: `circuit of ${tool} is ${ticket.state}`, code: "tool.circuit_open", where: "circuit" },
         retry_after_ms: ticket.retry_after * 1000,
@@ -169,10 +169,11 @@ export async function runToolCall<T>(
       if (fallbackTool && fallbackFn) return attempt(fallbackTool, fallbackFn, true);
       throw new CircuitOpenError(tool, ticket.retry_after, fallbackTool);
     }
+    // A probe (or a call let through by a cached "closed"): begin left the start to be written now.
+    if (!verdict.started) await emit(info.db, started);
 
-    await emitStarted(info, tool, { call_id: callId, action_type: actionType, input_hash: hash });
     let reported: number | undefined;
-    const started = performance.now();
+    const t0 = performance.now();
     let value: T;
     try {
       value = await runBounded(tool, info.signal, options.timeout_ms, (signal) =>
@@ -189,21 +190,21 @@ export async function runToolCall<T>(
         }),
       );
     } catch (err) {
-      const durationMs = Math.round(performance.now() - started);
+      const durationMs = Math.round(performance.now() - t0);
       const cancelled = info.signal.aborted && err === info.signal.reason;
       const kind: FailureKind = err instanceof ToolTimeoutError ? "timeout" : "error";
-      // A failed call may still have cost money; without a report the estimate is the honest figure.
-      await policy.settle(info.db, reservation, reported ?? estimate);
+      // Round trip 2 (failure). A failed call may still have cost money; without a report the
+      // estimate is the honest figure.
+      await release({ kind, error: errorInfo(err, tool), duration_ms: durationMs }, reported ?? estimate);
       // A cancelled job says nothing about the tool's health.
       if (!cancelled) await breakers.record(ticket, false, errorInfo(err, tool));
-      await emitFailed(info, tool, { call_id: callId, kind, error: errorInfo(err, tool), duration_ms: durationMs });
       throw err;
     }
-    const durationMs = Math.round(performance.now() - started);
+    const durationMs = Math.round(performance.now() - t0);
     const cost = reported ?? estimate;
-    await policy.settle(info.db, reservation, cost);
+    // Round trip 2: settle and tool.call_completed. A success on a closed breaker sends nothing.
+    await policy.end(info.db, reservation, cost, completedEvent(info, tool, { call_id: callId, duration_ms: durationMs, cost_usd: cost }));
     await breakers.record(ticket, true);
-    await emitCompleted(info, tool, { call_id: callId, duration_ms: durationMs, cost_usd: cost });
     return value;
   };
 
