@@ -24,7 +24,11 @@ export function createBoss(connectionString: string, o: BossOptions = {}): PgBos
     useListenNotify: o.listenNotify ?? true,
   } as ConstructorParameters<typeof PgBoss>[0]);
   // pg-boss reports background errors as events; an unhandled 'error' event would kill the process.
-  boss.on("error", (err: unknown) => console.error("[actp worker] pg-boss:", err instanceof Error ? err.message : err));
+  // pg-boss re-emits worker errors as plain objects ({ ...err, message, queue, worker }), not Errors.
+  boss.on("error", (err: unknown) => {
+    const message = typeof err === "object" && err !== null && "message" in err ? String(err.message) : String(err);
+    console.error("[actp worker] pg-boss:", message);
+  });
   return boss;
 }
 

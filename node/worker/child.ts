@@ -11,6 +11,8 @@ export interface ChildConfig {
   concurrency: number;
   workerId: string;
   listenNotify: boolean;
+  heartbeatIntervalMs?: number;
+  batchSize?: number;
 }
 
 export type ParentMessage = { type: "ping"; seq: number } | { type: "drain"; status: "recycled" | "dead" };
@@ -32,6 +34,8 @@ async function main(): Promise<void> {
     concurrency: cfg.concurrency,
     workerId: cfg.workerId,
     listenNotify: cfg.listenNotify,
+    heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+    batchSize: cfg.batchSize,
   });
   let draining = false;
   process.on("message", (m: ParentMessage) => {
@@ -41,10 +45,14 @@ async function main(): Promise<void> {
       void worker
         .drain(m.status)
         .then(() => db.end())
-        .then(() => {
-          send({ type: "drained" });
-          process.exit(0);
-        });
+        .then(
+          // Exit once the message is on its way, so the parent sees `drained` before `exit`.
+          () => process.send!({ type: "drained" } satisfies ChildMessage, () => process.exit(0)),
+          (err: unknown) => {
+            console.error("[actp worker child] drain failed:", err);
+            process.exit(1);
+          },
+        );
     }
   });
   // The parent going away (it was killed) must not leave orphan workers behind.

@@ -31,7 +31,15 @@ export interface WorkerOptions {
   heartbeatIntervalMs?: number;
   /** run.lease_renewed is emitted at most this often per job, in ms. Default 15000. */
   leaseEventIntervalMs?: number;
+  /** Idle poll when LISTEN/NOTIFY is off (default 0.5 s); with it on, the backstop poll is 2 s at least. */
   pollingIntervalSeconds?: number;
+  /**
+   * Jobs fetched per pg-boss round trip (default 1, at most `concurrency`). Each job of a batch runs
+   * and is recorded on its own, and pg-boss settles the batch in one statement once all of them are
+   * done: fewer round trips per job, but the slowest job of a batch holds its loop's other slots
+   * until it ends. Raise it for many short jobs; keep 1 for long jobs of uneven length (LLM calls).
+   */
+  batchSize?: number;
   listenNotify?: boolean;
   /** Overrides of the queue settings (retries, backoff, expiry, heartbeat) for this worker's agents. */
   queue?: QueueOverrides;
@@ -46,6 +54,64 @@ interface ActiveJob {
 }
 
 type BossJob = JobWithMetadata<{ agent?: string }>;
+
+export const WORK_DEFAULTS = { concurrency: 4, batchSize: 1, pollingIntervalSeconds: 0.5 } as const;
+
+export interface WorkLoopOptions {
+  /** Jobs run at once on the queue: loops × batchSize. */
+  concurrency: number;
+  batchSize: number;
+  pollingIntervalSeconds: number;
+}
+
+type PerJobResult = { id: string; status: "completed" | "failed"; output?: unknown };
+
+/**
+ * Works a queue with ceil(concurrency / batchSize) fetch loops, each holding at most one batch,
+ * each job of a batch settled on its own (perJobResults: a failed job retries alone; pg-boss
+ * settles the batch in one statement). Returns the loops' pg-boss worker ids, for offWork.
+ *
+ * Why not pg-boss's own localConcurrency: its loop waits after every fetch unless NOTIFY woke it
+ * meanwhile, and with NOTIFY on it waits notifyPollingIntervalSeconds (30 s by default) even after
+ * a fetch that found work. A backlog (jobs submitted before the workers started, or faster than
+ * they are worked, once submitting stops) then drains at one fetch per loop per 30 s: the "hang" of
+ * the first benchmark. Its burst options do not cover batch size 1. Here each loop wakes itself
+ * (notifyWorker) once its batch is done, so a loop that found work fetches again at once, and only
+ * a loop that found nothing waits: for NOTIFY, or for the short backstop that also picks up jobs
+ * whose start_after (a retry's backoff) has passed, which nobody notifies.
+ */
+export async function workLoops<T extends object>(
+  boss: PgBoss,
+  queue: string,
+  o: WorkLoopOptions,
+  handle: (job: JobWithMetadata<T>) => Promise<PerJobResult>,
+): Promise<string[]> {
+  const batchSize = Math.max(1, Math.min(o.batchSize, o.concurrency));
+  const loops = Math.max(1, Math.ceil(o.concurrency / batchSize));
+  const polling = Math.max(0.5, o.pollingIntervalSeconds);
+  const ids: string[] = [];
+  for (let i = 0; i < loops; i++) {
+    const self = { id: "" };
+    self.id = await boss.work(
+      queue,
+      {
+        batchSize,
+        localConcurrency: 1,
+        includeMetadata: true,
+        perJobResults: true,
+        pollingIntervalSeconds: polling,
+        notifyPollingIntervalSeconds: Math.max(polling, 2),
+      },
+      async (jobs: JobWithMetadata<T>[]) => {
+        const results = await Promise.all(jobs.map((job) => handle(job)));
+        if (self.id) boss.notifyWorker(self.id);
+        return results;
+      },
+    );
+    ids.push(self.id);
+  }
+  return ids;
+}
 
 export function newWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -101,19 +167,17 @@ export class JobWorker {
     const interval = this.#o.heartbeatIntervalMs ?? 1000;
     this.#heartbeat = setInterval(() => void this.heartbeat().catch((err) => log(`heartbeat failed: ${(err as Error).message}`)), interval);
     this.#heartbeat.unref();
-    const concurrency = this.#o.concurrency ?? 4;
+    const concurrency = this.#o.concurrency ?? WORK_DEFAULTS.concurrency;
+    const loops = {
+      concurrency,
+      batchSize: this.#o.batchSize ?? WORK_DEFAULTS.batchSize,
+      pollingIntervalSeconds: this.#o.pollingIntervalSeconds ?? WORK_DEFAULTS.pollingIntervalSeconds,
+    };
     for (const slug of this.#agents.keys()) {
-      const id = await this.boss.work<{ agent?: string }>(
-        queueName(slug),
-        {
-          includeMetadata: true,
-          batchSize: 1,
-          localConcurrency: concurrency,
-          pollingIntervalSeconds: this.#o.pollingIntervalSeconds ?? 0.5,
-        },
-        async ([job]) => (job ? this.#run(job as BossJob) : null),
-      );
-      this.#works.push({ id, queue: queueName(slug) });
+      const queue = queueName(slug);
+      for (const id of await workLoops<{ agent?: string }>(this.boss, queue, loops, (job) => this.#settle(job))) {
+        this.#works.push({ id, queue });
+      }
     }
     log(`worker ${this.workerId}: working ${[...this.#agents.keys()].join(", ")} (concurrency ${concurrency})`);
   }
@@ -142,8 +206,11 @@ export class JobWorker {
   /** Stops taking jobs and waits for the ones it holds (drain); the registration says `status`. */
   async drain(status: "recycled" | "dead" = "recycled"): Promise<void> {
     this.#status = "draining";
+    // offWork marks every fetch loop as stopping before its first await, so no fetch starts after
+    // this line; the registration then says `draining`, and the wait covers the batches in hand.
+    const stopped = this.#works.map((w) => this.boss.offWork(w.queue, { id: w.id, wait: true }).catch(() => {}));
     await this.heartbeat().catch(() => {});
-    await Promise.all(this.#works.map((w) => this.boss.offWork(w.queue, { id: w.id, wait: true }).catch(() => {})));
+    await Promise.all(stopped);
     while (this.#active.size > 0) await new Promise((r) => setTimeout(r, 50));
     await this.stop(status);
   }
@@ -157,6 +224,15 @@ export class JobWorker {
       await this.boss.stop({ graceful: true, close: true, timeout: 5000 }).catch(() => {});
     }
     this.#started = false;
+  }
+
+  /** Runs one job of a batch and turns its end into pg-boss's per-job disposition. */
+  async #settle(job: BossJob): Promise<PerJobResult> {
+    try {
+      return { id: job.id, status: "completed", output: await this.#run(job) };
+    } catch (err) {
+      return { id: job.id, status: "failed", output: err };
+    }
   }
 
   async #run(job: BossJob): Promise<unknown> {

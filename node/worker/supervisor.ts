@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { ChildConfig, ChildMessage, ParentMessage } from "./child.ts";
+import { WORK_DEFAULTS } from "./runtime.ts";
 
 const send = (proc: ChildProcess, m: ParentMessage) => proc.send(m, () => {});
 
@@ -22,6 +23,10 @@ export interface SupervisorOptions {
   /** A child that has not answered a ping for this long is killed. Default 10 s. */
   pingTimeoutMs?: number;
   listenNotify?: boolean;
+  /** Each child's worker heartbeat interval (registration, RSS, cancellation), ms. Default 1000. */
+  heartbeatIntervalMs?: number;
+  /** Jobs each child fetches per pg-boss round trip (WorkerOptions.batchSize). Default 1. */
+  batchSize?: number;
   log?: (line: string) => void;
 }
 
@@ -48,6 +53,7 @@ export class WorkerSupervisor {
   #timer: NodeJS.Timeout | null = null;
   #seq = 0;
   #stopping = false;
+  #failedStarts = 0;
 
   constructor(o: SupervisorOptions) {
     this.#o = {
@@ -57,6 +63,8 @@ export class WorkerSupervisor {
       pingIntervalMs: 2000,
       pingTimeoutMs: 10_000,
       listenNotify: true,
+      heartbeatIntervalMs: 1000,
+      batchSize: WORK_DEFAULTS.batchSize,
       log: () => {},
       ...o,
     };
@@ -71,9 +79,9 @@ export class WorkerSupervisor {
     for (const l of this.#listeners) l(e);
   }
 
-  /** Live children (pid and worker id), draining ones included. */
-  children(): { pid: number; workerId: string; ready: boolean; draining: boolean }[] {
-    return [...this.#children].map((c) => ({ pid: c.proc.pid ?? 0, workerId: c.workerId, ready: c.ready, draining: c.draining }));
+  /** Live children (pid, worker id, RSS at the last pong), draining ones included. */
+  children(): { pid: number; workerId: string; ready: boolean; draining: boolean; rss: number }[] {
+    return [...this.#children].map((c) => ({ pid: c.proc.pid ?? 0, workerId: c.workerId, ready: c.ready, draining: c.draining, rss: c.rss }));
   }
 
   start(): void {
@@ -81,10 +89,10 @@ export class WorkerSupervisor {
     this.#timer = setInterval(() => this.#check(), this.#o.pingIntervalMs);
   }
 
-  /** Resolves once every child in the set has said it is ready. */
+  /** Resolves once `processes` children that are not draining have said they are ready. */
   async ready(timeoutMs = 60_000): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while ([...this.#children].some((c) => !c.ready && !c.draining)) {
+    while ([...this.#children].filter((c) => c.ready && !c.draining).length < this.#o.processes) {
       if (Date.now() > until) throw new Error("worker children did not become ready in time");
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -98,6 +106,8 @@ export class WorkerSupervisor {
       concurrency: this.#o.concurrency,
       workerId,
       listenNotify: this.#o.listenNotify,
+      heartbeatIntervalMs: this.#o.heartbeatIntervalMs,
+      batchSize: this.#o.batchSize,
     };
     const proc = fork(new URL("./child.ts", import.meta.url).pathname, [], {
       execArgv: ["--import", "tsx"],
@@ -115,15 +125,27 @@ export class WorkerSupervisor {
       } else if (m.type === "pong") {
         child.lastPongAt = Date.now();
         child.rss = m.rss;
-        if (m.rss > this.#o.maxRssBytes && !child.draining && !this.#stopping) this.#recycle(child);
+        if (m.rss > this.#o.maxRssBytes && !child.draining && !this.#stopping && this.#draining() < this.#o.processes) this.#recycle(child);
       }
     });
     proc.on("exit", (code, signal) => {
       this.#children.delete(child);
       this.#event({ type: "exited", workerId, code, signal });
-      // A drained child was replaced when its drain began; any other exit needs a replacement now.
-      if (!this.#stopping && !child.draining) this.#spawn();
+      // A drained child was replaced when its drain began; any other exit needs a replacement. One
+      // that died before it was ready (bad module, database unreachable) would die again at once, so
+      // those replacements back off (0.5 s doubling to 30 s) instead of forking in a tight loop.
+      if (this.#stopping || child.draining) return;
+      this.#failedStarts = child.ready ? 0 : this.#failedStarts + 1;
+      const delay = this.#failedStarts === 0 ? 0 : Math.min(30_000, 500 * 2 ** (this.#failedStarts - 1));
+      if (delay === 0) this.#spawn();
+      else setTimeout(() => !this.#stopping && this.#spawn(), delay).unref();
     });
+  }
+
+  // Each recycle starts a replacement before the old child has finished, so live processes are
+  // capped at twice `processes`: a threshold below a fresh child's own RSS churns, it cannot fork-bomb.
+  #draining(): number {
+    return [...this.#children].filter((c) => c.draining).length;
   }
 
   #recycle(child: Child): void {
@@ -136,8 +158,9 @@ export class WorkerSupervisor {
   #check(): void {
     const now = Date.now();
     for (const c of this.#children) {
-      // Startup (migrations, pg-boss start) is not a hang; a draining child is waited for.
-      if (!c.ready || c.draining) continue;
+      // Startup (migrations, pg-boss start) is not a hang. A draining child is still pinged: one that
+      // hangs while it finishes its jobs is killed too (its replacement already runs).
+      if (!c.ready) continue;
       if (now - c.lastPongAt > this.#o.pingTimeoutMs) {
         this.#event({ type: "unresponsive", workerId: c.workerId });
         c.proc.kill("SIGKILL");
