@@ -333,6 +333,39 @@ as $$
    where job_id = p_job and name = p_name and status = 'running';
 $$;
 
+-- A step that finished before anyone needed to see it running is recorded in one statement: the
+-- worker only sends actp_jobs_step_begin for a step still going after a moment, so short steps cost
+-- one round trip instead of two. A step another attempt already completed is never overwritten;
+-- its recorded output is returned instead, and that is what the caller must use.
+create or replace function public.actp_jobs_step_record(
+  p_job uuid, p_name text, p_input_hash text, p_attempt int, p_started_at timestamptz, p_output jsonb, p_error jsonb
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_status text;
+  v_output jsonb;
+begin
+  insert into public.actp_job_steps as s (job_id, ordinal, name, input_hash, status, attempt, output, error, started_at, finished_at)
+  values (p_job,
+          coalesce((select max(x.ordinal) + 1 from public.actp_job_steps x where x.job_id = p_job), 0),
+          p_name, p_input_hash, case when p_error is null then 'completed' else 'failed' end, greatest(p_attempt, 1),
+          case when p_error is null then p_output end, p_error, least(p_started_at, now()), now())
+  on conflict (job_id, name) do update
+     set status = excluded.status, input_hash = excluded.input_hash, attempt = excluded.attempt,
+         error = excluded.error, output = excluded.output, started_at = excluded.started_at, finished_at = now()
+   where s.status <> 'completed'
+  returning s.status into v_status;
+  if v_status is null then
+    select s.output into v_output from public.actp_job_steps s where s.job_id = p_job and s.name = p_name;
+    return jsonb_build_object('status', 'already_completed', 'output', v_output);
+  end if;
+  return jsonb_build_object('status', v_status);
+end
+$$;
+
 create or replace function public.actp_jobs_progress(p_job uuid, p_progress jsonb, p_step text default null)
 returns void
 language plpgsql

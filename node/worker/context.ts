@@ -78,6 +78,9 @@ export interface ContextDeps {
   completedSteps: Record<string, { output: unknown }>;
 }
 
+// How long a step runs before its "running" checkpoint row is written (timelines, supervisors).
+const RUNNING_ROW_AFTER_MS = 100;
+
 // The step an error was thrown in, so the attempt's recorded error can name it after the step ended.
 const failedIn = new WeakMap<object, string>();
 
@@ -124,8 +127,27 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
       const recorded = d.completedSteps[name];
       if (recorded) return recorded.output as T;
       const hash = options && "input" in options ? sha256Json(options.input) : jobInputHash;
-      const begin = await plans.stepBegin(d.db, d.jobId, name, hash, d.attempt);
-      if (begin.status === "completed") return begin.output as T;
+      // A step shows as running only once it has taken a moment: most steps finish sooner and are
+      // then written once, completed (one round trip instead of two). Durability is the same: the
+      // output is recorded before step() returns, and a step that another attempt completed is
+      // never overwritten.
+      const startedAt = new Date();
+      let begun: Promise<plans.StepBegin> | null = null;
+      const showRunning = setTimeout(() => {
+        begun = plans.stepBegin(d.db, d.jobId, name, hash, d.attempt);
+        begun.catch(() => {});
+      }, RUNNING_ROW_AFTER_MS);
+      const record = async (output: unknown, error: ReturnType<typeof toJobError> | null): Promise<{ reused: boolean; output: unknown }> => {
+        clearTimeout(showRunning);
+        if (begun) {
+          const b = await begun;
+          if (b.status === "completed") return { reused: true, output: b.output };
+          await plans.stepFinish(d.db, d.jobId, name, output, error);
+          return { reused: false, output };
+        }
+        const r = await plans.stepRecord(d.db, d.jobId, name, hash, d.attempt, startedAt, output, error);
+        return r.status === "already_completed" ? { reused: true, output: r.output } : { reused: false, output };
+      };
       stack.push(name);
       let output: T;
       try {
@@ -136,12 +158,12 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
       } catch (err) {
         stack.pop();
         if (typeof err === "object" && err !== null && !failedIn.has(err)) failedIn.set(err, name);
-        await plans.stepFinish(d.db, d.jobId, name, null, toJobError(err, name));
+        await record(null, toJobError(err, name));
         throw err;
       }
       stack.pop();
-      await plans.stepFinish(d.db, d.jobId, name, output, null);
-      return output;
+      const saved = await record(output, null);
+      return saved.output as T;
     },
     async progress(update: ProgressUpdate): Promise<void> {
       const payload = typeof update === "string" ? { message: update } : { ...update };

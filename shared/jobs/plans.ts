@@ -83,6 +83,31 @@ export async function stepBegin(db: Queryable, jobId: string, name: string, inpu
   return rows[0]!.r;
 }
 
+export type StepRecord = { status: "completed" | "failed" } | { status: "already_completed"; output: unknown };
+
+/** Records a step that ran without a running row, in one statement (see actp_jobs_step_record). */
+export async function stepRecord(
+  db: Queryable,
+  jobId: string,
+  name: string,
+  inputHash: string | null,
+  attempt: number,
+  startedAt: Date,
+  output: unknown,
+  error: JobError | null,
+): Promise<StepRecord> {
+  const { rows } = await db.query<{ r: StepRecord }>(`select public.actp_jobs_step_record($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) as r`, [
+    jobId,
+    name,
+    inputHash,
+    attempt,
+    startedAt.toISOString(),
+    error ? null : JSON.stringify(output === undefined ? null : output),
+    error ? JSON.stringify(error) : null,
+  ]);
+  return rows[0]!.r;
+}
+
 export async function stepFinish(db: Queryable, jobId: string, name: string, output: unknown, error: JobError | null): Promise<void> {
   await db.query(`select public.actp_jobs_step_finish($1, $2, $3::jsonb, $4::jsonb)`, [
     jobId,
