@@ -12,10 +12,11 @@ export function register(program: Command): void {
     .argument("<module>", "a .ts/.js module exporting defineAgent() results")
     .option("-p, --processes <n>", "worker processes", "1")
     .option("-c, --concurrency <n>", "jobs at once per agent in each process", "4")
+    .option("--batch-size <n>", "jobs fetched per pg-boss round trip (a batch is settled when all of its jobs end)", "1")
     .option("--max-rss-mb <mb>", "recycle a worker process above this RSS", "512")
     .option("--ping-timeout-ms <ms>", "replace a worker whose event loop does not answer for this long", "10000")
     .option("--db-url <url>", "database URL (default DATABASE_URL)")
-    .action(async (module: string, opts: { processes: string; concurrency: string; maxRssMb: string; pingTimeoutMs: string; dbUrl?: string }) => {
+    .action(async (module: string, opts: { processes: string; concurrency: string; batchSize: string; maxRssMb: string; pingTimeoutMs: string; dbUrl?: string }) => {
       const url = opts.dbUrl ?? cliDatabaseUrl();
       const agents = await loadAgents(module);
       await installQueueEngine(url);
@@ -24,6 +25,7 @@ export function register(program: Command): void {
         connectionString: url,
         processes: positiveInt(opts.processes, "--processes"),
         concurrency: positiveInt(opts.concurrency, "--concurrency"),
+        batchSize: positiveInt(opts.batchSize, "--batch-size"),
         maxRssBytes: positiveInt(opts.maxRssMb, "--max-rss-mb") * 1024 * 1024,
         pingTimeoutMs: positiveInt(opts.pingTimeoutMs, "--ping-timeout-ms"),
         log: (line) => console.log(`  ${line}`),
