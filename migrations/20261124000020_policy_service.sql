@@ -336,10 +336,13 @@ create table public.actp_policy_budget_runs (
   run_id uuid not null,
   settled_usd numeric not null default 0,
   reserved_usd numeric not null default 0,
+  created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   primary key (policy_id, run_id)
 );
-create index actp_policy_budget_runs_idle_idx on public.actp_policy_budget_runs (updated_at);
+-- Pruning finds old rows by created_at, which never changes: an index on updated_at would make
+-- every counter update (two per tool call) a non-HOT update with new index entries.
+create index actp_policy_budget_runs_age_idx on public.actp_policy_budget_runs (created_at);
 
 create table public.actp_policy_approvals (
   id uuid primary key default gen_random_uuid(),
@@ -457,25 +460,33 @@ $$;
 -- Called by the check, under the policy's row lock, when the day's row does not exist yet.
 create or replace function public.actp_policy_open_day(policy_id uuid, scope text, day_start timestamptz, day_end timestamptz)
 returns void
-language sql
+language plpgsql
 set search_path = ''
 as $$
-  -- Open reservations move to the new row (only the newest row carries them).
+#variable_conflict use_column
+begin
+  -- plpgsql, not sql, as every function the check calls: a SQL function is parsed and planned on
+  -- every call. Open reservations move to the new row (only the newest row carries them).
   update public.actp_policy_budget_days d set reserved_usd = 0, updated_at = now()
    where d.policy_id = $1 and d.reserved_usd <> 0;
   insert into public.actp_policy_budget_days (policy_id, day_start, day_end, settled_usd, reserved_usd)
   values ($1, $3, $4, public.actp_policy_ledger_spend($2, $3, $4, null), public.actp_policy_open_reserved($2, null))
   on conflict do nothing;
+end
 $$;
 
 create or replace function public.actp_policy_open_run(policy_id uuid, scope text, run_id uuid)
 returns void
-language sql
+language plpgsql
 set search_path = ''
 as $$
+#variable_conflict use_column
+begin
+  -- Every run's first check comes here: plpgsql, so the statement's plan is cached.
   insert into public.actp_policy_budget_runs (policy_id, run_id, settled_usd, reserved_usd)
   values ($1, $3, public.actp_policy_ledger_spend($2, null, null, $3), public.actp_policy_open_reserved($2, $3))
   on conflict do nothing;
+end
 $$;
 
 -- A rate window whose capacity changed (or is new): keep the newest `capacity` calls, renumbered
@@ -514,13 +525,16 @@ $$;
 create or replace function public.actp_policy_deny(reason text, message text, policy_id uuid default null,
                                                    retry_after int default null, details jsonb default null)
 returns jsonb
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select jsonb_build_object('allowed', false, 'reason', reason, 'message', message,
+begin
+  -- plpgsql, not sql: a SQL function called from plpgsql is parsed and planned on every call.
+  return jsonb_build_object('allowed', false, 'reason', reason, 'message', message,
                             'retry_after', retry_after, 'policy_id', policy_id)
          || case when details is null then '{}'::jsonb else jsonb_build_object('details', details) end;
+end
 $$;
 
 create or replace function public.actp_policy_check(
@@ -535,6 +549,10 @@ create or replace function public.actp_policy_check(
 returns jsonb
 language plpgsql
 set search_path = ''
+-- Every statement here reads a handful of rows by key, so the generic plan is the right one. With
+-- the default (auto) the planner keeps choosing custom plans for some of them (their parameters
+-- fold constants away) and re-plans them on every call: about a third of the check's time.
+set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare
@@ -546,9 +564,7 @@ declare
   p_url text := target_url;
   p_args text := args_hash;
   v_now timestamptz := now();
-  -- The platform mode row read inline (what actp_platform_mode() returns): a SQL function with its
-  -- own search_path is not inlined, and this runs on every tool call.
-  v_factor numeric := case when (select ps.mode from public.actp_platform_state ps where ps.id) = 'incident' then 0.5 else 1 end;
+  v_factor numeric;
   v_agent record;
   v_pol record;
   v_m text[];
@@ -586,13 +602,17 @@ declare
   v_reservation uuid;
 begin
   -- Bad input is an error (400), not a denial: nothing is written.
-  if p_agent is null or p_agent !~ '^[a-z][a-z0-9_-]{0,62}$' then
+  -- Lengths are tested apart from the patterns: PostgreSQL expands a bounded repetition such as
+  -- {0,199} into that many regex states, and every call pays for them.
+  if p_agent is null or length(p_agent) > 63 or p_agent !~ '^[a-z][a-z0-9_-]*$' then
     raise exception using errcode = 'P0001', message = 'policy.invalid_agent: agent_slug must be a registered agent slug';
   end if;
-  if not public.actp_policy_tool_name_is_valid(p_tool) then
+  -- actp_policy_tool_name_is_valid's test, inline: a SQL function with its own search_path is
+  -- parsed and planned again in every transaction that calls it, and this runs on every tool call.
+  if p_tool is null or length(p_tool) > 200 or p_tool !~ '^[A-Za-z0-9][A-Za-z0-9_.:/-]*$' then
     raise exception using errcode = 'P0001', message = 'policy.invalid_tool: tool_name must match [A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}';
   end if;
-  if p_action is null or p_action !~ '^[a-z][a-z0-9_.:-]{0,99}$' then
+  if p_action is null or length(p_action) > 100 or p_action !~ '^[a-z][a-z0-9_.:-]*$' then
     raise exception using errcode = 'P0001', message = 'policy.invalid_action_type: action_type must match [a-z][a-z0-9_.:-]{0,99}';
   end if;
   if p_estimate is null or p_estimate < 0 or p_estimate > 1000000000 then
@@ -608,37 +628,51 @@ begin
   end if;
 
   -- Fail closed on who is asking and what they may call.
-  select d.enabled, d.capabilities into v_agent from public.actp_agent_definitions d where d.slug = p_agent;
+  -- The platform mode row is read inline, with the agent (what actp_platform_mode() returns): a SQL
+  -- function with its own search_path is not inlined, and each statement here costs on every call.
+  select d.enabled, d.capabilities,
+         case when (select ps.mode from public.actp_platform_state ps where ps.id) = 'incident' then 0.5 else 1 end as factor
+    into v_agent
+    from public.actp_agent_definitions d where d.slug = p_agent;
   if not found then
     return public.actp_policy_deny('unknown_agent', format('no agent %s is registered', p_agent));
   end if;
   if not v_agent.enabled then
     return public.actp_policy_deny('agent_disabled', format('agent %s is disabled', p_agent));
   end if;
+  v_factor := v_agent.factor;
   -- A declared capability list is the agent's tool allowlist; an empty list declares nothing.
-  if jsonb_array_length(v_agent.capabilities) > 0 and not exists (
-    select 1
-    from jsonb_array_elements(v_agent.capabilities) c,
-         lateral (select case jsonb_typeof(c) when 'string' then c #>> '{}' when 'object' then c ->> 'tool' end as t) x
-    where x.t = p_tool or x.t = '*'
-       or (right(x.t, 2) in ('.*', ':*') and left(p_tool, length(x.t) - 1) = left(x.t, length(x.t) - 1))
-  ) then
-    return public.actp_policy_deny('tool_not_permitted',
-      format('tool %s is not among agent %s''s capabilities', p_tool, p_agent));
+  -- (Two ifs: the length test alone is a simple expression, no query, for agents without a list.)
+  if jsonb_array_length(v_agent.capabilities) > 0 then
+    if not exists (
+      select 1
+      from jsonb_array_elements(v_agent.capabilities) c,
+           lateral (select case jsonb_typeof(c) when 'string' then c #>> '{}' when 'object' then c ->> 'tool' end as t) x
+      where x.t = p_tool or x.t = '*'
+         or (right(x.t, 2) in ('.*', ':*') and left(p_tool, length(x.t) - 1) = left(x.t, length(x.t) - 1))
+    ) then
+      return public.actp_policy_deny('tool_not_permitted',
+        format('tool %s is not among agent %s''s capabilities', p_tool, p_agent));
+    end if;
   end if;
 
   -- The caller (shared/policy checkPolicy) sends the WHATWG-canonical URL; anything not in that
   -- exact form is refused here rather than parsed leniently.
   if p_url is not null then
-    v_m := regexp_match(p_url,
-      '^(https?)://([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?([/?][!-~]*)?$');
-    if v_m is null or length(p_url) > 8192 or length(v_m[2]) > 255 then
+    -- The form, then the host's labels. One pattern with a bounded repetition per label ({0,61})
+    -- and nested capture groups took ~0.1 ms a call (a large automaton, its memory faulted in
+    -- afresh each transaction), more than the lookups. Same language as that pattern (the db test
+    -- policy-fast-path compares them): labels of [a-z0-9_] with inner '-', 1..63 long.
+    v_m := regexp_match(p_url, '^(https?)://([a-z0-9_.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?(?:[/?][!-~]*)?$');
+    if v_m is null or length(p_url) > 8192 or length(v_m[2]) > 255
+       or (left(v_m[2], 1) <> '[' and (v_m[2] ~ '^[.-]|[.-]$|\.[.-]|-\.'
+                                       or (length(v_m[2]) > 63 and v_m[2] ~ '[a-z0-9_-]{64}'))) then
       return public.actp_policy_deny('invalid_url', 'target_url is not a canonical http(s) URL');
     end if;
     v_scheme := v_m[1];
     v_host := v_m[2];
     v_default_port := case v_scheme when 'https' then 443 else 80 end;
-    v_port := coalesce(substr(v_m[6], 2)::int, v_default_port);
+    v_port := coalesce(substr(v_m[3], 2)::int, v_default_port);
     if v_port not between 1 and 65535 then
       return public.actp_policy_deny('invalid_url', 'target_url has an invalid port');
     end if;
@@ -684,17 +718,22 @@ begin
       foreach v_win in array case when v_pol.config ? 'max_per_hour' then array[60, 3600] else array[60] end loop
         v_max := (v_pol.config ->> case v_win when 60 then 'max_per_minute' else 'max_per_hour' end)::int;
         -- The slot the next call would take holds the call v_max places back.
-        select w.capacity, c.called_at into v_cap, v_oldest
+        -- A scalar subquery, not a join: the slot is then a parameter of an exact unique-index
+        -- lookup (a join let the planner scan the policy's whole ring and filter on the slot).
+        select w.capacity,
+               (select c.called_at from public.actp_rate_limit_calls c
+                 where c.policy_id = w.policy_id and c.window_seconds = w.window_seconds
+                   and c.slot = (w.next_seq % w.capacity)::int)
+          into v_cap, v_oldest
         from public.actp_rate_limit_windows w
-        left join public.actp_rate_limit_calls c
-          on c.policy_id = w.policy_id and c.window_seconds = w.window_seconds and c.slot = (w.next_seq % w.capacity)::int
         where w.policy_id = v_pol.id and w.window_seconds = v_win;
         if v_cap is distinct from v_max then
           perform public.actp_policy_rate_resize(v_pol.id, v_win, v_max);
-          select c.called_at into v_oldest
+          select (select c.called_at from public.actp_rate_limit_calls c
+                   where c.policy_id = w.policy_id and c.window_seconds = w.window_seconds
+                     and c.slot = (w.next_seq % w.capacity)::int)
+            into v_oldest
           from public.actp_rate_limit_windows w
-          left join public.actp_rate_limit_calls c
-            on c.policy_id = w.policy_id and c.window_seconds = w.window_seconds and c.slot = (w.next_seq % w.capacity)::int
           where w.policy_id = v_pol.id and w.window_seconds = v_win;
         end if;
         if v_oldest > v_clock - make_interval(secs => v_win) then
@@ -828,15 +867,19 @@ begin
   end if;
 
   if cardinality(v_rate_ids) > 0 then
+    -- The window's counter moves on and the call goes into the slot it left (the one `capacity`
+    -- calls back), in one statement.
+    with rate_windows as (
+      update public.actp_rate_limit_windows w set next_seq = w.next_seq + 1
+        from unnest(v_rate_ids, v_rate_windows) u(pid, win)
+       where w.policy_id = u.pid and w.window_seconds = u.win
+      returning w.policy_id, w.window_seconds, ((w.next_seq - 1) % w.capacity)::int as slot
+    )
     insert into public.actp_rate_limit_calls as c (policy_id, window_seconds, slot, agent_slug, tool_name, run_id, called_at)
-    select w.policy_id, w.window_seconds, (w.next_seq % w.capacity)::int, p_agent, p_tool, p_run, v_clock
-    from unnest(v_rate_ids, v_rate_windows) u(pid, win)
-    join public.actp_rate_limit_windows w on w.policy_id = u.pid and w.window_seconds = u.win
+    select rw.policy_id, rw.window_seconds, rw.slot, p_agent, p_tool, p_run, v_clock
+    from rate_windows rw
     on conflict (policy_id, window_seconds, slot) do update
       set agent_slug = excluded.agent_slug, tool_name = excluded.tool_name, run_id = excluded.run_id, called_at = excluded.called_at;
-    update public.actp_rate_limit_windows w set next_seq = w.next_seq + 1
-      from unnest(v_rate_ids, v_rate_windows) u(pid, win)
-     where w.policy_id = u.pid and w.window_seconds = u.win;
   end if;
   if v_amount > 0 and cardinality(v_day_ids) > 0 then
     update public.actp_policy_budget_days d set reserved_usd = d.reserved_usd + v_amount, updated_at = v_now
@@ -864,30 +907,40 @@ $$;
 create or replace function public.actp_policy_counters_release(agent_slug text, tool_name text, run_id uuid,
                                                                released_usd numeric, settled_usd numeric, settled_at timestamptz)
 returns void
-language sql
+language plpgsql
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
-  update public.actp_policy_budget_days d
-     set reserved_usd = d.reserved_usd - $4,
-         settled_usd = d.settled_usd + case when $6 >= d.day_start and $6 < d.day_end then $5 else 0 end,
-         updated_at = now()
-    from public.actp_policies p
-   where p.id = d.policy_id and p.policy_type = 'budget'
-     and p.scope in ('global', 'agent:' || $1, 'tool:' || $2)
-     and (($4 <> 0 and d.day_start = (select max(d2.day_start) from public.actp_policy_budget_days d2 where d2.policy_id = p.id))
-          or ($5 <> 0 and $6 >= d.day_start and $6 < d.day_end));
+#variable_conflict use_column
+begin
+  -- plpgsql, not sql: a SQL function's statements are parsed and planned again in every
+  -- transaction, and every settle runs this. One statement: each has a fixed cost of its own.
+  with day_counters as (
+    update public.actp_policy_budget_days d
+       set reserved_usd = d.reserved_usd - $4,
+           settled_usd = d.settled_usd + case when $6 >= d.day_start and $6 < d.day_end then $5 else 0 end,
+           updated_at = now()
+      from public.actp_policies p
+     where p.id = d.policy_id and p.policy_type = 'budget'
+       and p.scope in ('global', 'agent:' || $1, 'tool:' || $2)
+       and (($4 <> 0 and d.day_start = (select max(d2.day_start) from public.actp_policy_budget_days d2 where d2.policy_id = p.id))
+            or ($5 <> 0 and $6 >= d.day_start and $6 < d.day_end))
+  )
   update public.actp_policy_budget_runs r
      set reserved_usd = r.reserved_usd - $4, settled_usd = r.settled_usd + $5, updated_at = now()
     from public.actp_policies p
    where $3 is not null and ($4 <> 0 or $5 <> 0)
      and p.id = r.policy_id and p.policy_type = 'budget'
      and p.scope in ('global', 'agent:' || $1, 'tool:' || $2) and r.run_id = $3;
+end
 $$;
 
 create or replace function public.actp_policy_settle(reservation_id uuid, actual_cost_usd numeric)
 returns jsonb
 language plpgsql
 set search_path = ''
+-- As in actp_policy_check: key lookups, never worth re-planning per call.
+set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare
@@ -903,24 +956,30 @@ begin
   if p_cost is null or p_cost < 0 or p_cost > 1000000000 then
     raise exception using errcode = 'P0001', message = 'policy.invalid_cost: actual_cost_usd must be a number between 0 and 1e9';
   end if;
-  select * into r from public.actp_policy_reservations x where x.id = p_id;
+  -- Budgets of the scope before the reservation (the order checks lock in): no check rebuilds
+  -- their counters while this settle is in flight, and none waits on a lock this one holds. The
+  -- scope comes from the reservation, read (unlocked) in the same statement.
+  perform 1 from public.actp_policies p
+  where p.policy_type = 'budget'
+    and p.scope in (select v.scope from public.actp_policy_reservations x,
+                           lateral (values ('global'), ('agent:' || x.agent_slug), ('tool:' || x.tool_name)) v(scope)
+                     where x.id = p_id)
+  order by p.id
+  for share of p;
+  select * into r from public.actp_policy_reservations x where x.id = p_id for update;
   if not found then
     raise exception using errcode = 'P0001', message = format('policy.reservation.not_found: no reservation %s', p_id);
   end if;
-  -- Budgets of the scope before the reservation (the order checks lock in): no check rebuilds
-  -- their counters while this settle is in flight, and none waits on a lock this one holds.
-  perform 1 from public.actp_policies p
-  where p.policy_type = 'budget' and p.scope in ('global', 'agent:' || r.agent_slug, 'tool:' || r.tool_name)
-  order by p.id
-  for share;
-  select * into r from public.actp_policy_reservations x where x.id = p_id for update;
   if r.status = 'settled' then
     raise exception using errcode = 'P0001',
       message = format('policy.reservation.conflict: reservation %s was already settled at %s', p_id, r.settled_at);
   end if;
-  update public.actp_policy_reservations x
-     set status = 'settled', settled_at = now(), actual_usd = p_cost
-   where x.id = p_id;
+  -- The reservation's state and its ledger row in one statement.
+  with settled as (
+    update public.actp_policy_reservations x
+       set status = 'settled', settled_at = now(), actual_usd = p_cost
+     where x.id = p_id
+  )
   insert into public.actp_budget_ledger (agent_slug, tool_name, action_type, cost_usd, estimated_usd, run_id, reservation_id)
   values (r.agent_slug, r.tool_name, r.action_type, p_cost, r.amount_usd, r.run_id, p_id)
   returning id, created_at into v_ledger, v_at;
@@ -1011,7 +1070,19 @@ begin
   end loop;
   delete from public.actp_rate_limit_calls where called_at < now() - interval '2 hours';
   delete from public.actp_policy_budget_days where day_end < now() - interval '2 days' and reserved_usd = 0;
-  delete from public.actp_policy_budget_runs where updated_at < now() - interval '1 day' and reserved_usd = 0;
+  -- A check reads a run's counter under its policy's lock and writes it later: deleting the row in
+  -- between would lose that write. So only under FOR SHARE of the policy, skipping policies a
+  -- check holds (their idle runs go next time); a check arriving later rebuilds the row.
+  with idle_policies as (
+    select p.id from public.actp_policies p
+    where p.id in (select r.policy_id from public.actp_policy_budget_runs r where r.created_at < now() - interval '1 day')
+    order by p.id
+    for share of p skip locked
+  )
+  delete from public.actp_policy_budget_runs r
+   using idle_policies ip
+   where r.policy_id = ip.id
+     and r.created_at < now() - interval '1 day' and r.updated_at < now() - interval '1 day' and r.reserved_usd = 0;
   return n;
 end
 $$;

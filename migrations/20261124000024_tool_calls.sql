@@ -32,13 +32,19 @@ begin
 end
 $$;
 
+-- The insert public.actp_emit makes, written here in plpgsql: actp_emit is a SQL function, and a
+-- SQL function (this one was too) is parsed and planned again on every call, twice per tool call.
+-- The table's constraints (the type's foreign key, the checks) still decide what an event may be.
 create or replace function public.actp_tool_call_emit(event jsonb, payload jsonb)
 returns void
-language sql
+language plpgsql
 set search_path = ''
 as $$
-  select public.actp_emit(event ->> 'type', payload, (event ->> 'job_id')::uuid, event ->> 'step_id',
-                          event ->> 'agent_slug', event ->> 'tool_name');
+begin
+  insert into public.actp_events (type, payload, job_id, step_id, agent_slug, tool_name)
+  values (event ->> 'type', coalesce(payload, '{}'::jsonb), (event ->> 'job_id')::uuid, event ->> 'step_id',
+          event ->> 'agent_slug', event ->> 'tool_name');
+end
 $$;
 
 -- actp_policy_check, then in the same statement:

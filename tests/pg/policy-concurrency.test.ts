@@ -164,3 +164,34 @@ describe("approval under 50 concurrent clients", () => {
     ]);
   });
 });
+
+describe("run counter pruning beside a check in flight", () => {
+  it("skips a policy a check holds (its counter is read, about to be written) and prunes it afterwards", async () => {
+    const slug = await agent();
+    const pol = await createPolicy(fresh.db, { scope: `agent:${slug}`, policy_type: "budget", config: { per_run_usd: 1 } });
+    const run = randomUUID();
+    await fresh.db.query(
+      `insert into public.actp_policy_budget_runs (policy_id, run_id, created_at, updated_at)
+       values ($1, $2, now() - interval '3 days', now() - interval '2 days')`,
+      [pol.id, run],
+    );
+    const holder = clients[0]!;
+    const pruner = clients[1]!;
+    const rows = async () =>
+      (await fresh.db.query(`select 1 from public.actp_policy_budget_runs where policy_id = $1 and run_id = $2`, [pol.id, run])).rows.length;
+    // The lock a check takes before it reads the run's counter.
+    await holder.query("begin");
+    await holder.query(`select 1 from public.actp_policies where id = $1 for no key update`, [pol.id]);
+    try {
+      // Must neither wait for the check nor delete the row under it.
+      await pruner.query(`set statement_timeout = 5000`);
+      await pruner.query(`select public.actp_policy_expire_reservations()`);
+      expect(await rows()).toBe(1);
+    } finally {
+      await holder.query("commit");
+      await pruner.query(`reset statement_timeout`);
+    }
+    await pruner.query(`select public.actp_policy_expire_reservations()`);
+    expect(await rows()).toBe(0);
+  });
+});
