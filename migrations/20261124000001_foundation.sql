@@ -87,7 +87,8 @@ create trigger tg_actp_events__no_truncate
   for each statement execute function public.actp_reject_mutation();
 
 -- For plpgsql components (triggers, schedules) that emit without going through TypeScript.
--- The type is still checked by the foreign key.
+-- The type is still checked by the foreign key. plpgsql rather than SQL: a SQL function called
+-- from plpgsql is parsed and planned on every call, and this one is on every hot path.
 create or replace function public.actp_emit(
   p_type text,
   p_payload jsonb default '{}'::jsonb,
@@ -97,12 +98,17 @@ create or replace function public.actp_emit(
   p_tool_name text default null
 )
 returns bigint
-language sql
+language plpgsql
 set search_path = ''
 as $$
+declare
+  v_seq bigint;
+begin
   insert into public.actp_events (type, payload, job_id, step_id, agent_slug, tool_name)
   values (p_type, coalesce(p_payload, '{}'::jsonb), p_job_id, p_step_id, p_agent_slug, p_tool_name)
-  returning seq;
+  returning seq into v_seq;
+  return v_seq;
+end
 $$;
 
 -- Schedules: one list, two executors -------------------------------------------------------------
