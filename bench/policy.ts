@@ -6,9 +6,9 @@
 // The machine is shared: the load average is printed before and after, read the figures with it.
 import { randomBytes, randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
-import pg from "pg";
 import { startEmbeddedDatabase } from "../node/db/embedded.ts";
 import { migrate } from "../node/db/migrate.ts";
+import { createThrowawayDatabase } from "../node/db/throwaway.ts";
 import { createPgDatabase } from "../shared/db/pg.ts";
 import type { Database } from "../shared/db/types.ts";
 import { checkPolicy, createPolicy, settlePolicy, type PolicyDecision } from "../shared/policy/index.ts";
@@ -29,24 +29,8 @@ async function target(): Promise<{ label: string; url: string; close(): Promise<
     await migrate(embedded.url);
     return { label: "embedded PGlite", url: embedded.url, close: () => embedded.stop() };
   }
-  const name = `actp_bench_policy_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  await migrate(u.toString());
-  return {
-    label: "PostgreSQL (DATABASE_URL, throwaway database)",
-    url: u.toString(),
-    async close() {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
+  const t = await createThrowawayDatabase(base, "bench_policy");
+  return { label: "PostgreSQL (DATABASE_URL, throwaway database)", url: t.url, close: () => t.drop() };
 }
 
 async function agent(db: Database, withPolicies: boolean): Promise<string> {

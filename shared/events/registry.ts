@@ -183,18 +183,10 @@ export function redactSecrets<T>(value: T): T {
   return walk(value) as T;
 }
 
+// The UTF-8 size Postgres will store; TextEncoder exists in Deno and Node alike.
+const utf8 = new TextEncoder();
 function utf8Length(s: string): number {
-  let bytes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
+  return utf8.encode(s).byteLength;
 }
 
 // Runs even when field validation already failed (`when`), so one response lists a missing field and

@@ -24,7 +24,8 @@ export const RouteRequest = z.strictObject({
 });
 export type RouteRequest = z.infer<typeof RouteRequest>;
 
-export const RouteCandidate = z.object({
+// The fields a route row and a routing candidate share.
+const RouteFields = z.object({
   id: z.guid(),
   provider: z.literal("anthropic"),
   model: ModelId,
@@ -33,6 +34,9 @@ export const RouteCandidate = z.object({
   conditions: z.record(z.string(), z.number()),
   input_usd_per_mtok: z.number(),
   output_usd_per_mtok: z.number(),
+});
+
+export const RouteCandidate = RouteFields.extend({
   /** probe_due: the model's breaker is open but its recovery time has come; a call may be the probe. */
   circuit: z.enum(["closed", "probe_due"]),
 });
@@ -48,16 +52,8 @@ export const RouteDecision = z.object({
 export type RouteDecision = z.infer<typeof RouteDecision>;
 
 /** A row of actp_model_routes (GET /routes). */
-export const ModelRoute = z.object({
-  id: z.guid(),
+export const ModelRoute = RouteFields.extend({
   task_type: TaskType,
-  provider: z.literal("anthropic"),
-  model: ModelId,
-  priority: z.int(),
-  max_cost_usd: z.number().nullable(),
-  conditions: z.record(z.string(), z.number()),
-  input_usd_per_mtok: z.number(),
-  output_usd_per_mtok: z.number(),
   enabled: z.boolean(),
   created_at: z.string(),
   updated_at: z.string(),
