@@ -298,56 +298,41 @@ values (
 )
 on conflict (name) do nothing;
 
--- Row level security: service_role does everything, authenticated reads what a dashboard shows,
--- anon nothing. (Supabase's service_role bypasses RLS anyway; the policy makes the intent explicit
--- and keeps it true on targets where it does not.)
-alter table public.actp_event_types enable row level security;
-alter table public.actp_events enable row level security;
-alter table public.actp_schedules enable row level security;
-alter table public.actp_schedule_runs enable row level security;
-alter table public.actp_scheduler_executors enable row level security;
-alter table public.actp_platform_state enable row level security;
+-- Row level security, the same for every actp table (every later migration calls this too):
+-- service_role does everything; authenticated reads what a dashboard shows ('read') or nothing
+-- ('none'); anon nothing. Writes are service-role-only at the privilege level as well, whatever the
+-- default privileges grant. (Supabase's service_role bypasses RLS anyway; the policy makes the
+-- intent explicit and keeps it true on targets where it does not.)
+create or replace function public.actp_secure_table(p_table text, p_authenticated text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_authenticated not in ('read', 'none') then
+    raise exception using errcode = 'P0001', message = format('actp.invalid_access: %s', p_authenticated);
+  end if;
+  execute format('alter table public.%I enable row level security', p_table);
+  execute format('create policy %I on public.%I for all to service_role using (true) with check (true)', p_table || '_service', p_table);
+  execute format('revoke all on public.%I from anon', p_table);
+  execute format('grant all on public.%I to service_role', p_table);
+  if p_authenticated = 'read' then
+    execute format('create policy %I on public.%I for select to authenticated using (true)', p_table || '_read', p_table);
+    execute format('revoke insert, update, delete, truncate on public.%I from authenticated', p_table);
+    execute format('grant select on public.%I to authenticated', p_table);
+  else
+    execute format('revoke all on public.%I from authenticated', p_table);
+  end if;
+end
+$$;
+revoke all on function public.actp_secure_table(text, text) from public;
 
-create policy actp_platform_state_service on public.actp_platform_state
-  for all to service_role using (true) with check (true);
-create policy actp_platform_state_read on public.actp_platform_state
-  for select to authenticated using (true);
+select public.actp_secure_table('actp_event_types', 'read');
+select public.actp_secure_table('actp_events', 'read');
+select public.actp_secure_table('actp_schedules', 'read');
+select public.actp_secure_table('actp_schedule_runs', 'read');
+select public.actp_secure_table('actp_platform_state', 'read');
+select public.actp_secure_table('actp_scheduler_executors', 'none');
 
-create policy actp_event_types_service on public.actp_event_types
-  for all to service_role using (true) with check (true);
-create policy actp_event_types_read on public.actp_event_types
-  for select to authenticated using (true);
-
-create policy actp_events_service on public.actp_events
-  for all to service_role using (true) with check (true);
-create policy actp_events_read on public.actp_events
-  for select to authenticated using (true);
-
-create policy actp_schedules_service on public.actp_schedules
-  for all to service_role using (true) with check (true);
-create policy actp_schedules_read on public.actp_schedules
-  for select to authenticated using (true);
-
-create policy actp_schedule_runs_service on public.actp_schedule_runs
-  for all to service_role using (true) with check (true);
-create policy actp_schedule_runs_read on public.actp_schedule_runs
-  for select to authenticated using (true);
-
-create policy actp_scheduler_executors_service on public.actp_scheduler_executors
-  for all to service_role using (true) with check (true);
-
--- Writes are service-role-only at the privilege level too, whatever the default privileges say.
-revoke insert, update, delete, truncate on
-  public.actp_event_types, public.actp_events, public.actp_schedules,
-  public.actp_schedule_runs, public.actp_scheduler_executors, public.actp_platform_state
-  from anon, authenticated;
-revoke all on
-  public.actp_event_types, public.actp_events, public.actp_schedules,
-  public.actp_schedule_runs, public.actp_scheduler_executors, public.actp_platform_state
-  from anon;
-grant select on public.actp_event_types, public.actp_events, public.actp_schedules,
-  public.actp_schedule_runs, public.actp_platform_state to authenticated;
-grant all on public.actp_event_types, public.actp_events, public.actp_schedules,
-  public.actp_schedule_runs, public.actp_scheduler_executors, public.actp_platform_state to service_role;
 revoke execute on function public.actp_emit(text, jsonb, uuid, text, text, text) from public, anon, authenticated;
 grant execute on function public.actp_emit(text, jsonb, uuid, text, text, text) to service_role;

@@ -123,27 +123,7 @@ create table public.actp_dlq (
 );
 create index actp_dlq_pending_idx on public.actp_dlq (enqueued_at) where resolution is null;
 
-alter table public.actp_agent_definitions enable row level security;
-alter table public.actp_agent_versions enable row level security;
-alter table public.actp_jobs enable row level security;
-alter table public.actp_job_steps enable row level security;
-alter table public.actp_worker_registrations enable row level security;
-alter table public.actp_dlq enable row level security;
-
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['actp_agent_definitions', 'actp_agent_versions', 'actp_jobs', 'actp_job_steps',
-                           'actp_worker_registrations', 'actp_dlq']
-  loop
-    execute format('create policy %I on public.%I for all to service_role using (true) with check (true)', t || '_service', t);
-    -- The dashboard reads all of these; only the service role writes.
-    execute format('create policy %I on public.%I for select to authenticated using (true)', t || '_read', t);
-    execute format('revoke all on public.%I from anon', t);
-    execute format('revoke insert, update, delete, truncate on public.%I from authenticated', t);
-    execute format('grant select on public.%I to authenticated', t);
-    execute format('grant all on public.%I to service_role', t);
-  end loop;
-end
-$$;
+-- The dashboard reads all of these; only the service role writes.
+select public.actp_secure_table(t, 'read')
+from unnest(array['actp_agent_definitions', 'actp_agent_versions', 'actp_jobs', 'actp_job_steps',
+                  'actp_worker_registrations', 'actp_dlq']) as t;

@@ -1153,30 +1153,11 @@ on conflict (name) do nothing;
 
 -- Row level security and privileges ---------------------------------------------------------------
 
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['actp_policies', 'actp_policy_reservations', 'actp_budget_ledger',
-                           'actp_rate_limit_calls', 'actp_rate_limit_windows', 'actp_policy_approvals',
-                           'actp_policy_budget_days', 'actp_policy_budget_runs']
-  loop
-    execute format('alter table public.%I enable row level security', t);
-    execute format('create policy %I on public.%I for all to service_role using (true) with check (true)', t || '_service', t);
-    execute format('revoke all on public.%I from anon', t);
-    execute format('revoke insert, update, delete, truncate on public.%I from authenticated', t);
-    execute format('grant all on public.%I to service_role', t);
-  end loop;
-  -- The dashboard shows policies, spend and pending approvals; only the service role changes them.
-  foreach t in array array['actp_policies', 'actp_budget_ledger', 'actp_policy_approvals']
-  loop
-    execute format('create policy %I on public.%I for select to authenticated using (true)', t || '_read', t);
-    execute format('grant select on public.%I to authenticated', t);
-  end loop;
-  execute 'revoke all on public.actp_policy_reservations, public.actp_rate_limit_calls, public.actp_rate_limit_windows,
-           public.actp_policy_budget_days, public.actp_policy_budget_runs from authenticated';
-end
-$$;
+-- The dashboard shows policies, spend and pending approvals; the working tables are service-only.
+select public.actp_secure_table(t, case when t in ('actp_policies', 'actp_budget_ledger', 'actp_policy_approvals') then 'read' else 'none' end)
+from unnest(array['actp_policies', 'actp_policy_reservations', 'actp_budget_ledger', 'actp_rate_limit_calls',
+                  'actp_rate_limit_windows', 'actp_policy_approvals', 'actp_policy_budget_days',
+                  'actp_policy_budget_runs']) as t;
 
 revoke execute on function public.actp_policy_check(text, text, text, uuid, numeric, text, text) from public, anon, authenticated;
 revoke execute on function public.actp_policy_settle(uuid, numeric) from public, anon, authenticated;

@@ -408,22 +408,8 @@ as $$
   order by t.tool_name;
 $$;
 
-alter table public.actp_circuit_configs enable row level security;
-alter table public.actp_circuit_states enable row level security;
-
-create policy actp_circuit_configs_service on public.actp_circuit_configs
-  for all to service_role using (true) with check (true);
-create policy actp_circuit_configs_read on public.actp_circuit_configs
-  for select to authenticated using (true);
-create policy actp_circuit_states_service on public.actp_circuit_states
-  for all to service_role using (true) with check (true);
-create policy actp_circuit_states_read on public.actp_circuit_states
-  for select to authenticated using (true);
-
-revoke all on public.actp_circuit_configs, public.actp_circuit_states from anon;
-revoke insert, update, delete, truncate on public.actp_circuit_configs, public.actp_circuit_states from authenticated;
-grant select on public.actp_circuit_configs, public.actp_circuit_states to authenticated;
-grant all on public.actp_circuit_configs, public.actp_circuit_states to service_role;
+select public.actp_secure_table('actp_circuit_configs', 'read');
+select public.actp_secure_table('actp_circuit_states', 'read');
 
 revoke execute on function public.actp_circuit_acquire(text, text) from public, anon, authenticated;
 revoke execute on function public.actp_circuit_record(text, boolean, boolean, uuid, jsonb) from public, anon, authenticated;

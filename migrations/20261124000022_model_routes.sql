@@ -147,16 +147,7 @@ begin
 end
 $$;
 
-alter table public.actp_model_routes enable row level security;
-create policy actp_model_routes_service on public.actp_model_routes
-  for all to service_role using (true) with check (true);
-create policy actp_model_routes_read on public.actp_model_routes
-  for select to authenticated using (true);
-
-revoke all on public.actp_model_routes from anon;
-revoke insert, update, delete, truncate on public.actp_model_routes from authenticated;
-grant select on public.actp_model_routes to authenticated;
-grant all on public.actp_model_routes to service_role;
+select public.actp_secure_table('actp_model_routes', 'read');
 
 revoke execute on function public.actp_model_route(text, int, numeric) from public, anon;
 grant execute on function public.actp_model_route(text, int, numeric) to authenticated, service_role;

@@ -176,17 +176,7 @@ $$;
 
 -- Row level security: the service role writes; authenticated callers read (and so may evaluate,
 -- since the evaluation functions run with the caller's rights); anon nothing.
-alter table public.actp_feature_flags enable row level security;
-
-create policy actp_feature_flags_service on public.actp_feature_flags
-  for all to service_role using (true) with check (true);
-create policy actp_feature_flags_read on public.actp_feature_flags
-  for select to authenticated using (true);
-
-revoke all on public.actp_feature_flags from anon;
-revoke insert, update, delete, truncate on public.actp_feature_flags from authenticated;
-grant select on public.actp_feature_flags to authenticated;
-grant all on public.actp_feature_flags to service_role;
+select public.actp_secure_table('actp_feature_flags', 'read');
 
 revoke execute on function public.actp_flags_evaluate(text[], jsonb) from public, anon;
 revoke execute on function public.actp_flag_evaluate(text, jsonb) from public, anon;
