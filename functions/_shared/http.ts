@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { ActpError, fromPgError, unauthorized, forbidden, badRequest } from "../../shared/errors.ts";
 import { verifyBearer, bearerToken } from "../../shared/auth/jwt.ts";
 import type { JwtClaims } from "../../shared/db/types.ts";
+import { callerOf, canAct, canRead, actorOf, type Caller } from "../../shared/auth/roles.ts";
 import { runtime } from "./runtime.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -59,6 +60,24 @@ export const authenticate: MiddlewareHandler<FnEnv> = async (c, next) => {
 
 export const requireServiceRole: MiddlewareHandler<FnEnv> = async (c, next) => {
   if (c.get("claims")?.role !== "service_role") throw forbidden();
+  await next();
+};
+
+/** The caller in actp's terms (shared/auth/roles.ts); use after `authenticate`. */
+export const callerFrom = (c: Context<FnEnv>): Caller => callerOf(c.get("claims"));
+
+/** The identity an action records: from the token, never from the body. */
+export const actorFrom = (c: Context<FnEnv>): string => actorOf(callerFrom(c));
+
+/** Service role, operators and viewers: read everything of actp's. Anyone else: 403. */
+export const requireReader: MiddlewareHandler<FnEnv> = async (c, next) => {
+  if (!canRead(callerFrom(c))) throw forbidden("this needs an actp operator or viewer (app_metadata.actp_role) or the service role");
+  await next();
+};
+
+/** Service role and operators: act (DLQ review, approvals, circuits, incidents). Viewers: 403. */
+export const requireOperator: MiddlewareHandler<FnEnv> = async (c, next) => {
+  if (!canAct(callerFrom(c))) throw forbidden("this needs an actp operator (app_metadata.actp_role = operator) or the service role");
   await next();
 };
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -27,6 +27,7 @@ import {
   checkGeneratedFiles,
   eventJsonSchema,
   renderSeedSql,
+  pendingEventTypes,
   sqlLiteral,
   writeGeneratedFiles,
 } from "../../scripts/gen-event-schemas.ts";
@@ -328,6 +329,34 @@ describe("nearestEventTypes", () => {
 });
 
 describe("generated files", () => {
+  it("a type missing from the landed migrations goes into a new migration; the landed one is untouched", () => {
+    const root = mkdtempSync(join(tmpdir(), "actp-gen-"));
+    try {
+      mkdirSync(join(root, "migrations"), { recursive: true });
+      // A landed seed that lacks sla.breach and carries an old description of job.failed.
+      const landed = renderSeedSql(
+        eventTypeNames
+          .filter((t) => t !== "sla.breach")
+          .map((t) => ({ type: t, group: EVENT_TYPES[t].group, description: t === "job.failed" ? "old words" : EVENT_TYPES[t].description })),
+      );
+      writeFileSync(join(root, SEED_MIGRATION), landed);
+      writeFileSync(join(root, "migrations/20991231000000_other.sql"), "select 1;\n");
+      expect(pendingEventTypes(root).map((r) => r.type).sort()).toEqual(["job.failed", "sla.breach"]);
+      const out = writeGeneratedFiles(root);
+      const added = out.written.filter((w) => w.startsWith("migrations/"));
+      expect(added).toEqual(["migrations/20991231000001_event_types.sql"]);
+      expect(readFileSync(join(root, SEED_MIGRATION), "utf8")).toBe(landed);
+      const sql = readFileSync(join(root, added[0]!), "utf8");
+      expect(sql).toContain("'sla.breach'");
+      expect(sql).toContain("'job.failed'");
+      expect(sql).not.toContain("'job.completed'");
+      expect(checkGeneratedFiles(root)).toEqual({ ok: true, drift: [] });
+      expect(writeGeneratedFiles(root).written).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("event_schemas/ and the seed migration match the registry", () => {
     const report = checkGeneratedFiles();
     expect(report.drift).toEqual([]);
@@ -356,9 +385,10 @@ describe("generated files", () => {
   it("the generator writes, reports drift, and deletes stale schemas", () => {
     const root = mkdtempSync(join(tmpdir(), "actp-gen-"));
     try {
-      expect(checkGeneratedFiles(root).drift).toContain(`${SEED_MIGRATION}: missing`);
+      expect(checkGeneratedFiles(root).drift.some((d) => d.startsWith(`migrations: ${eventTypeNames.length} event type(s)`))).toBe(true);
       const first = writeGeneratedFiles(root);
       expect(first.written).toHaveLength(eventTypeNames.length + 1);
+      expect(first.written).toContain(SEED_MIGRATION);
       expect(checkGeneratedFiles(root)).toEqual({ ok: true, drift: [] });
 
       writeFileSync(join(root, "event_schemas/job.renamed.json"), "{}\n");
