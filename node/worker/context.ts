@@ -10,6 +10,7 @@ import * as plans from "../../shared/jobs/plans.ts";
 import { FlagCache, flagsFor, type ContextFlags } from "../../shared/flags/client.ts";
 import { DuplicateStepError, toJobError } from "./errors.ts";
 import type { JobInfo } from "./job-info.ts";
+import { assembleForJob, type AssembledContext, type JobContextRequest } from "./context-assembly.ts";
 import {
   runLlmCall,
   runToolCall,
@@ -64,6 +65,11 @@ export interface JobContext<Input = unknown> {
   llm(taskType: string, request: LlmRequest): Promise<LlmResult>;
   /** Feature flags evaluated for this agent and job (stickiness: the agent). */
   readonly flags: ContextFlags;
+  /**
+   * The context assembler (PRD §4.17) for this agent and job: conversation, semantic, episodic,
+   * procedural memory and goals packed under token_budget, with a manifest of what was cut.
+   */
+  context(request: JobContextRequest): Promise<AssembledContext>;
 }
 
 export interface ContextDeps {
@@ -107,6 +113,7 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
     tool: (name, args, options, fn) => runToolCall(info, name, args, options, fn),
     llm: (taskType, request) => runLlmCall(info, taskType, request),
     flags: flagsFor(d.db, { agent: d.agent, job_id: d.jobId }, { cache: processFlagCache }),
+    context: (request) => assembleForJob(d.db, { agent: d.agent, jobId: d.jobId }, request),
     jobId: d.jobId,
     agent: d.agent,
     input: d.input as Input,

@@ -1,6 +1,7 @@
 // Contracts of the context assembler (PRD §4.17): the request, the items each memory layer offers,
 // and the AgentContextPacket (the PRD's shape) with a manifest of what was kept, cut and dropped.
 import { z } from "zod";
+import { AgentSlug } from "../agents/contracts.ts";
 
 export const CONTEXT_LAYERS = ["conversation", "semantic", "episodic", "procedural", "goals"] as const;
 export const ContextLayer = z.enum(CONTEXT_LAYERS);
@@ -29,7 +30,7 @@ const MAX_TEXT = 200_000;
 
 export const AssembleContextRequest = z.strictObject({
   task_type: z.string().min(1).max(100),
-  agent_slug: z.string().min(1).max(100),
+  agent_slug: AgentSlug,
   user_id: z.string().min(1).max(200).optional(),
   job_id: z.uuid().optional(),
   /** What the task is about: ranks semantic memory by retrieval instead of recency. */

@@ -4,6 +4,7 @@
 // usage tokens are derived from the request (or fixed per model) so cost math is checkable.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { countTokens as legacyCount } from "@anthropic-ai/tokenizer";
 
 export type FakeFailure = 400 | 500 | 529 | 429;
 
@@ -77,10 +78,23 @@ export class FakeAnthropic {
     });
   }
 
+  /** Extra tokens the count endpoint adds, to test a caller that must repack (default 0). */
+  countSkew = 0;
+
+  // Counts with Anthropic's published tokenizer, so callers see realistic figures.
+  #countTokens(req: IncomingMessage, chunks: Buffer[]): { status: number; body: unknown } {
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { model?: string; system?: unknown; messages?: { content: unknown }[] };
+    this.requests.push({ model: String(body.model ?? ""), headers: req.headers, body: body as Record<string, unknown>, status: 200 });
+    const text = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v ?? ""));
+    const n = legacyCount(text(body.system ?? "")) + (body.messages ?? []).reduce((s, m) => s + legacyCount(text(m.content)) + 4, 0) + 3;
+    return { status: 200, body: { input_tokens: n + this.countSkew } };
+  }
+
   async #handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? "/", "http://fake");
+    if (req.method === "POST" && url.pathname === "/v1/messages/count_tokens") return this.#countTokens(req, chunks);
     if (req.method !== "POST" || url.pathname !== "/v1/messages") {
       return { status: 404, body: { type: "error", error: { type: "not_found_error", message: `no route ${req.method} ${url.pathname}` } } };
     }
