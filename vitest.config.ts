@@ -26,6 +26,17 @@ export default defineConfig({
       },
       {
         test: {
+          // A real headless Chromium (Debian's /usr/bin/chromium) against the dashboard; `npm run test:browser`.
+          name: "browser",
+          include: ["tests/browser/**/*.test.ts"],
+          globalSetup: ["tests/support/embedded-db.setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: "pg",
           include: ["tests/pg/**/*.test.ts"],
           testTimeout: 120_000,

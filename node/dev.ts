@@ -8,6 +8,7 @@ import { migrate } from "./db/migrate.ts";
 import { loadProjectKeys, type ProjectKeys } from "./keys.ts";
 import { loadFunctions } from "./gateway/functions.ts";
 import { createGatewayApp, startGateway } from "./gateway/server.ts";
+import { buildDashboard } from "./dashboard/build.ts";
 import { LocalScheduler } from "./scheduler/local-runner.ts";
 import type { DevConfig } from "./config.ts";
 import { installQueueEngine } from "./worker/boss.ts";
@@ -85,7 +86,9 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
 
     configureRuntime({ db, jwtSecret: keys.jwtSecret, serviceRoleKey: keys.serviceRoleKey, localScheduler: schedulerExecutor === "local" });
     const functions = await loadFunctions();
-    const gateway = await startGateway(createGatewayApp({ functions, jwtSecret: keys.jwtSecret }), cfg.apiHost, cfg.apiPort);
+    // Same origin as the functions: the dashboard's API URL is wherever it was loaded from.
+    const dashboard = await buildDashboard({ apiUrl: "", anonKey: keys.anonKey, auth: "local" });
+    const gateway = await startGateway(createGatewayApp({ functions, jwtSecret: keys.jwtSecret, dashboard }), cfg.apiHost, cfg.apiPort);
     stops.push(() => gateway.stop());
 
     return {

@@ -1,13 +1,14 @@
 // jobs: submit a job for an agent (validated against the agent's input schema), read its status,
 // cancel it. Submitting and cancelling need the service role; reading needs any valid key whose role
 // may read actp_jobs (RLS decides).
-import { createFunctionApp, authenticate, requireServiceRole, jsonBody, parseWith, readJson } from "../_shared/http.ts";
+import { createFunctionApp, authenticate, requireReader, requireServiceRole, jsonBody, parseWith, readJson } from "../_shared/http.ts";
 import { runtime } from "../_shared/runtime.ts";
 import { notFound } from "../../shared/errors.ts";
 import { CancelRequestSchema, JobIdSchema, SubmitRequestSchema } from "../../shared/jobs/contracts.ts";
 import { cancel, getJob } from "../../shared/jobs/plans.ts";
 import { rethrowJobsError } from "../../shared/jobs/errors.ts";
 import { submitJob } from "../../shared/jobs/submit.ts";
+import { listWorkers } from "../../shared/jobs/workers.ts";
 
 export const app = createFunctionApp("jobs");
 
@@ -19,6 +20,12 @@ app.post("/", requireServiceRole, async (c) => {
     submitJob(tx, req.agent, req.input, { source: "api", ...req.options }),
   );
   return c.json({ id, status: "queued" }, 201);
+});
+
+// Before /:id, which would otherwise take "workers" for a job id.
+app.get("/workers", requireReader, async (c) => {
+  const workers = await runtime().db.asRole(c.get("claims"), (tx) => listWorkers(tx));
+  return c.json({ workers });
 });
 
 app.get("/:id", async (c) => {

@@ -6,11 +6,22 @@ import { Hono } from "hono";
 import { getRequestListener } from "@hono/node-server";
 import { verifyBearer } from "../../shared/auth/jwt.ts";
 import type { FunctionModule } from "./functions.ts";
+import type { DashboardFile } from "../dashboard/build.ts";
 
 export interface GatewayOptions {
   functions: FunctionModule[];
   jwtSecret: string;
+  /** The built operator dashboard, served at /dashboard/ (static files; no credentials of its own). */
+  dashboard?: Map<string, DashboardFile>;
 }
+
+// The dashboard is static: it holds no secret, and every call it makes carries the operator's JWT.
+const DASHBOARD_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-cache",
+};
 
 export function createGatewayApp(opts: GatewayOptions): Hono {
   const byName = new Map(opts.functions.map((f) => [f.name, f]));
@@ -18,7 +29,16 @@ export function createGatewayApp(opts: GatewayOptions): Hono {
 
   gw.all("/functions/v1/:name{[A-Za-z0-9_-]+}/*", handle);
   gw.all("/functions/v1/:name{[A-Za-z0-9_-]+}", handle);
-  gw.get("/", (c) => c.json({ service: "actp local gateway", functions: [...byName.keys()].map((n) => `/functions/v1/${n}`) }));
+  gw.get("/", (c) => c.json({ service: "actp local gateway", functions: [...byName.keys()].map((n) => `/functions/v1/${n}`), ...(opts.dashboard ? { dashboard: "/dashboard/" } : {}) }));
+  if (opts.dashboard) {
+    const files = opts.dashboard;
+    gw.get("/dashboard", (c) => c.redirect("/dashboard/", 301));
+    gw.get("/dashboard/:file{[a-z0-9.-]*}", (c) => {
+      const f = files.get(c.req.param("file") || "index.html");
+      if (!f) return c.json({ error: { code: "http.not_found", message: "not found" } }, 404);
+      return c.body(f.body, 200, { "content-type": f.type, ...DASHBOARD_HEADERS });
+    });
+  }
   gw.notFound((c) => c.json({ error: { code: "http.not_found", message: "not found" } }, 404));
 
   async function handle(c: import("hono").Context) {

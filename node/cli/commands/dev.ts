@@ -41,6 +41,7 @@ function printBanner(p: DevPlatform, ms: number): void {
 actp is running (started in ${(ms / 1000).toFixed(1)} s)
 
          API URL: ${p.apiUrl}
+       Dashboard: ${p.apiUrl}/dashboard/   (sign in with: npx actp operators token --role operator)
        Functions: ${p.functions.map((n) => `/functions/v1/${n}`).join(", ")}
           DB URL: ${p.embedded ? p.dbUrl : redactUrl(p.dbUrl)}
        Scheduler: ${p.schedulerExecutor}
