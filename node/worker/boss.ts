@@ -1,6 +1,7 @@
 // pg-boss for actp: one way to construct it, to install its schema, and to create agent queues with
 // actp's queue settings (shared/jobs/queue.ts, mirrored by actp_jobs_queue_defaults() in SQL).
 import { PgBoss } from "pg-boss";
+import type { AgentRetry } from "./agents/define.ts";
 import { ACTP_QUEUE_DEFAULTS, DLQ_QUEUE, queueName } from "../../shared/jobs/queue.ts";
 
 export interface BossOptions {
@@ -51,13 +52,35 @@ export type QueueOverrides = Partial<{
   heartbeatSeconds: number;
 }>;
 
-/** Creates the dead-letter queue and each agent's queue, and brings existing queues to these settings. */
-export async function ensureAgentQueues(boss: PgBoss, slugs: readonly string[], overrides: QueueOverrides = {}): Promise<void> {
+/** pg-boss queue options for an agent's retry policy (retryLimit, retryDelay, retryBackoff, retryDelayMax). */
+export function retryQueueOptions(retry: AgentRetry | undefined): QueueOverrides {
+  if (!retry) return {};
+  const out: QueueOverrides = {};
+  if (retry.limit !== undefined) out.retryLimit = retry.limit;
+  const b = retry.backoff;
+  if (b) {
+    out.retryBackoff = b.type === "exponential";
+    if (b.delayMs !== undefined) out.retryDelay = Math.ceil(b.delayMs / 1000);
+    if (b.maxDelayMs !== undefined) out.retryDelayMax = Math.max(1, Math.ceil(b.maxDelayMs / 1000));
+  }
+  return out;
+}
+
+/**
+ * Creates the dead-letter queue and each agent's queue, and brings existing queues to these
+ * settings: actp's defaults, then the agent's own retry policy, then this worker's overrides.
+ */
+export async function ensureAgentQueues(
+  boss: PgBoss,
+  agents: readonly (string | { slug: string; retry?: AgentRetry })[],
+  overrides: QueueOverrides = {},
+): Promise<void> {
   await boss.createQueue(DLQ_QUEUE, { retentionSeconds: 14 * 24 * 3600 });
-  const { policy, retryDelayMax, ...rest } = { ...ACTP_QUEUE_DEFAULTS, ...overrides };
-  // pg-boss allows a maximum delay only with backoff.
-  const settings = rest.retryBackoff ? { ...rest, retryDelayMax } : rest;
-  for (const slug of slugs) {
+  for (const agent of agents) {
+    const { slug, retry } = typeof agent === "string" ? { slug: agent, retry: undefined } : agent;
+    const { policy, retryDelayMax, ...rest } = { ...ACTP_QUEUE_DEFAULTS, ...retryQueueOptions(retry), ...overrides };
+    // pg-boss allows a maximum delay only with backoff.
+    const settings = rest.retryBackoff ? { ...rest, retryDelayMax } : rest;
     const name = queueName(slug);
     await boss.createQueue(name, { policy, ...settings });
     await boss.updateQueue(name, rest.retryBackoff ? settings : { ...settings, retryDelayMax: null });

@@ -1,6 +1,7 @@
 // The context an agent's handler receives for one job attempt. Durable steps, progress, the
 // scratchpad, cancellation and event emission all go through it, so a handler written against it
 // gets checkpoints, timelines and cancellation without code of its own.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import type { Database } from "../../shared/db/types.ts";
 import { emit, validateEvents } from "../../shared/events/emit.ts";
@@ -87,6 +88,20 @@ export interface ContextDeps {
 // How long a step runs before its "running" checkpoint row is written (timelines, supervisors).
 const RUNNING_ROW_AFTER_MS = 100;
 
+// Which durable step the running code is in, per async call chain: steps run with Promise.all each
+// see their own name (scratchpad, tool-call attribution, emitted events), which a shared stack could
+// not give them. Keyed by job, so a handler that runs another job's code learns nothing from it.
+const stepScope = new AsyncLocalStorage<{ jobId: string; step: string }>();
+
+// Steps of each context running now, in start order: what a timeout names when it stops the attempt.
+const runningSteps = new WeakMap<object, Set<string>>();
+
+/** The step started last among those still running in ctx (the one a timeout interrupted), if any. */
+export function lastRunningStep(ctx: object): string | null {
+  const running = runningSteps.get(ctx);
+  return running && running.size > 0 ? [...running].at(-1)! : null;
+}
+
 // The step an error was thrown in, so the attempt's recorded error can name it after the step ended.
 const failedIn = new WeakMap<object, string>();
 
@@ -104,8 +119,11 @@ function throwIfAborted(signal: AbortSignal): void {
 
 export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
   const used = new Set<string>();
-  const stack: string[] = [];
-  const currentStep = () => stack.at(-1) ?? null;
+  const running = new Set<string>();
+  const currentStep = () => {
+    const scope = stepScope.getStore();
+    return scope && scope.jobId === d.jobId ? scope.step : null;
+  };
   const jobInputHash = sha256Json(d.input);
   const info: JobInfo = { db: d.db, jobId: d.jobId, agentSlug: d.agent, signal: d.signal, currentStep };
 
@@ -141,7 +159,7 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
       const startedAt = new Date();
       let begun: Promise<plans.StepBegin> | null = null;
       const showRunning = setTimeout(() => {
-        begun = plans.stepBegin(d.db, d.jobId, name, hash, d.attempt);
+        begun = plans.stepBegin(d.db, d.jobId, name, hash, d.attempt, startedAt);
         begun.catch(() => {});
       }, RUNNING_ROW_AFTER_MS);
       const record = async (output: unknown, error: ReturnType<typeof toJobError> | null): Promise<{ reused: boolean; output: unknown }> => {
@@ -155,20 +173,20 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
         const r = await plans.stepRecord(d.db, d.jobId, name, hash, d.attempt, startedAt, output, error);
         return r.status === "already_completed" ? { reused: true, output: r.output } : { reused: false, output };
       };
-      stack.push(name);
+      running.add(name);
       let output: T;
       try {
-        const value = await fn();
+        const value = await stepScope.run({ jobId: d.jobId, step: name }, fn);
         // The checkpoint is JSON; handing back its round trip makes a first run and a resumed run
         // see the same value (no Dates or undefineds that a replay could not reproduce).
         output = (value === undefined ? null : JSON.parse(JSON.stringify(value))) as T;
       } catch (err) {
-        stack.pop();
+        running.delete(name);
         if (typeof err === "object" && err !== null && !failedIn.has(err)) failedIn.set(err, name);
         await record(null, toJobError(err, name));
         throw err;
       }
-      stack.pop();
+      running.delete(name);
       const saved = await record(output, null);
       return saved.output as T;
     },
@@ -186,5 +204,6 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
       );
     },
   };
+  runningSteps.set(ctx, running);
   return ctx;
 }

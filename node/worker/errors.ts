@@ -28,6 +28,42 @@ export class DuplicateStepError extends Error {
   }
 }
 
+/** Options every runtime-understood error takes (the standard `cause`). */
+export interface RuntimeErrorOptions {
+  cause?: unknown;
+}
+
+/**
+ * Thrown by a handler (or a step) when running the job again cannot help: the attempt fails and the
+ * job goes to the DLQ at once, with this message as its reason (Inngest's NonRetriableError, DBOS's
+ * maxRecoveryAttempts-free failure).
+ */
+export class NonRetriableError extends Error {
+  readonly code: string = "jobs.non_retriable";
+  constructor(message: string, options: RuntimeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "NonRetriableError";
+  }
+}
+
+/**
+ * Thrown when the job should run again, but not before a given time (a provider's Retry-After, a
+ * quota that resets). The next attempt is scheduled then, through pg-boss's startAfter; it still
+ * counts against the agent's retry limit.
+ */
+export class RetryAfterError extends Error {
+  readonly code: string = "jobs.retry_after";
+  /** How long from when it was thrown the next attempt waits, in ms. */
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfter: number | Date, options: RuntimeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "RetryAfterError";
+    const ms = retryAfter instanceof Date ? retryAfter.getTime() - Date.now() : retryAfter;
+    if (!Number.isFinite(ms)) throw new TypeError("RetryAfterError: retryAfter must be a number of ms or a valid Date");
+    this.retryAfterMs = Math.max(0, Math.round(ms));
+  }
+}
+
 const clip = (s: string, max: number) => (s.length <= max ? s : s.slice(0, max - 1) + "…");
 
 /** The top frame of a stack ("fn (file:line:col)"), without the machine's absolute paths. */

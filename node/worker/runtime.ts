@@ -2,19 +2,23 @@
 // (actp_jobs, actp_job_steps, lifecycle events), registers the worker and heartbeats it, and aborts
 // handlers whose job was cancelled, timed out, or handed to another worker.
 //
-// pg-boss decides retries, backoff, expiry and dead-lettering; this module only records what pg-boss
-// will do (job.retrying vs. job.failed + status 'dead') using the same numbers it uses.
+// pg-boss decides retries, backoff, expiry and dead-lettering. A failed attempt is told to pg-boss
+// and recorded by actp in one transaction, so actp's record (job.retrying with its run_at, or
+// job.failed and the DLQ) states what pg-boss decided; a RetryAfterError moves the retry to its time
+// with pg-boss's update(startAfter); a failure no retry can fix is dead-lettered at once.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { JobWithMetadata, PgBoss } from "pg-boss";
 import type { Database } from "../../shared/db/types.ts";
+import type { JobError } from "../../shared/jobs/contracts.ts";
 import { ScratchpadRegistry } from "../../shared/execution-context/index.ts";
 import * as plans from "../../shared/jobs/plans.ts";
 import { queueName } from "../../shared/jobs/queue.ts";
 import { syncAgents, type AnyAgentDefinition } from "./agents/index.ts";
 import { createBoss, ensureAgentQueues, type QueueOverrides } from "./boss.ts";
-import { createJobContext, stepOfError } from "./context.ts";
+import { createJobContext, lastRunningStep, stepOfError } from "./context.ts";
 import { JobAbortedError, JobTimeoutError, toJobError } from "./errors.ts";
+import { decideFailure, InvalidJobInputError } from "./failure.ts";
 
 export interface WorkerOptions {
   /** actp's statements go through this database. */
@@ -27,8 +31,13 @@ export interface WorkerOptions {
   workerId?: string;
   /** Register the agents with the registry at start (default true). */
   sync?: boolean;
-  /** Worker heartbeat (registration, RSS, cancellation check), in ms. Default 1000. */
+  /**
+   * Worker heartbeat (liveness, RSS, cancellation check, supervisor tick), in ms. Default 5000. A
+   * worker is stale after 3 missed beats, so a dead worker's jobs run again within about 4 beats.
+   */
   heartbeatIntervalMs?: number;
+  /** Run the database supervisor tick (stale workers, expired claims) from each heartbeat. Default true. */
+  superviseJobs?: boolean;
   /** run.lease_renewed is emitted at most this often per job, in ms. Default 15000. */
   leaseEventIntervalMs?: number;
   /** Idle poll when LISTEN/NOTIFY is off (default 0.5 s); with it on, the backstop poll is 2 s at least. */
@@ -64,7 +73,17 @@ export interface WorkLoopOptions {
   pollingIntervalSeconds: number;
 }
 
-type PerJobResult = { id: string; status: "completed" | "failed"; output?: unknown };
+type PerJobResult = { id: string; status: "completed" | "failed" | "deadletter"; output?: unknown };
+
+export const DEFAULT_HEARTBEAT_MS = 5000;
+
+/** An attempt whose failure the runtime has already settled; carries pg-boss's disposition for it. */
+class SettledFailure {
+  constructor(
+    readonly disposition: "failed" | "deadletter",
+    readonly output: unknown,
+  ) {}
+}
 
 /**
  * Works a queue with ceil(concurrency / batchSize) fetch loops, each holding at most one batch,
@@ -156,15 +175,16 @@ export class JobWorker {
     await this.boss.start();
     const agents = [...this.#agents.values()];
     if (this.#o.sync !== false && agents.length > 0) await syncAgents(this.#o.db, agents);
-    await ensureAgentQueues(this.boss, [...this.#agents.keys()], this.#o.queue);
+    await ensureAgentQueues(this.boss, agents.map((a) => ({ slug: a.slug, retry: a.retry })), this.#o.queue);
+    const interval = this.#o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
     await plans.registerWorker(this.#o.db, {
       workerId: this.workerId,
       host: hostname(),
       pid: process.pid,
       agents: [...this.#agents.keys()],
       rssBytes: process.memoryUsage().rss,
+      heartbeatMs: interval,
     });
-    const interval = this.#o.heartbeatIntervalMs ?? 1000;
     this.#heartbeat = setInterval(() => void this.heartbeat().catch((err) => log(`heartbeat failed: ${(err as Error).message}`)), interval);
     this.#heartbeat.unref();
     const concurrency = this.#o.concurrency ?? WORK_DEFAULTS.concurrency;
@@ -195,6 +215,7 @@ export class JobWorker {
       running,
       renew,
       leaseSeconds: Math.ceil(leaseEvery / 1000) * 2,
+      supervise: this.#o.superviseJobs !== false && this.#status === "alive",
     });
     for (const id of renew) {
       const a = this.#active.get(id);
@@ -231,8 +252,39 @@ export class JobWorker {
     try {
       return { id: job.id, status: "completed", output: await this.#run(job) };
     } catch (err) {
-      return { id: job.id, status: "failed", output: err };
+      // A settled failure's "failed" finds the attempt already moved on (pg-boss's fence): a no-op.
+      if (err instanceof SettledFailure) return { id: job.id, status: err.disposition, output: err.output };
+      return { id: job.id, status: "failed", output: toJobError(err, null) };
     }
+  }
+
+  /**
+   * Settles a failed attempt. Not retriable: actp records it dead and pg-boss dead-letters it
+   * (perJobResults "deadletter"). Otherwise pg-boss fails it (its retry, its backoff), a
+   * RetryAfterError or a denial's retry_after moves that retry to its time (update startAfter), and
+   * actp records what pg-boss decided, all in one transaction.
+   */
+  async #fail(job: BossJob, attempt: number, err: unknown, error: JobError, timeoutMs: number | null): Promise<never> {
+    const db = this.#o.db;
+    const decision = timeoutMs !== null ? ({ kind: "backoff" } as const) : decideFailure(err);
+    if (decision.kind === "never") {
+      await plans.failAttempt(db, {
+        jobId: job.id, workerId: this.workerId, attempt, error, queue: job.name, willRetry: false, reason: decision.reason, timeoutMs,
+      });
+      throw new SettledFailure("deadletter", error);
+    }
+    await db.transaction(async (tx) => {
+      const viaTx = { db: { executeSql: (text: string, values?: unknown[]) => tx.query(text, values) } };
+      await this.boss.fail(job.name, { id: job.id, retryCount: job.retryCount }, error, viaTx);
+      if (decision.kind === "after") {
+        await this.boss.update(job.name, undefined, { id: job.id, startAfter: new Date(Date.now() + decision.ms), ...viaTx });
+      }
+      await plans.failAttempt(tx, {
+        jobId: job.id, workerId: this.workerId, attempt, error, queue: job.name, willRetry: null,
+        reason: decision.kind === "after" ? decision.reason : "backoff", timeoutMs,
+      });
+    });
+    throw new SettledFailure("failed", error);
   }
 
   async #run(job: BossJob): Promise<unknown> {
@@ -268,39 +320,29 @@ export class JobWorker {
       completedSteps: started.completed_steps,
     });
     try {
-      const input = await agent.input.parseAsync(started.input);
-      const output = await untilAborted(Promise.resolve(agent.handler(ctx, input)), signal);
+      const parsed = await agent.input.safeParseAsync(started.input);
+      if (!parsed.success) {
+        throw new InvalidJobInputError(
+          slug,
+          parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)), message: i.message, code: i.code })),
+        );
+      }
+      const output = await untilAborted(Promise.resolve(agent.handler(ctx, parsed.data)), signal);
       await plans.completeJob(db, job.id, this.workerId, attempt, output);
       return null;
     } catch (err) {
       const reason = signal.aborted ? signal.reason : null;
-      if (!(reason instanceof JobAbortedError)) {
-        const timedOut = reason instanceof JobTimeoutError;
-        const willRetry = job.retryCount < job.retryLimit;
-        await plans.failJob(db, {
-          jobId: job.id,
-          workerId: this.workerId,
-          attempt,
-          error: toJobError(timedOut ? reason : err, stepOfError(err) ?? ctx.currentStep()),
-          willRetry,
-          delayMs: retryDelayMs(job),
-          timeoutMs: timedOut ? timeoutMs : null,
-        });
-      }
-      throw err;
+      // Cancelled, or released to another worker: that side has settled the job already.
+      if (reason instanceof JobAbortedError) throw err;
+      const timedOut = reason instanceof JobTimeoutError;
+      const error = toJobError(timedOut ? reason : err, stepOfError(err) ?? lastRunningStep(ctx));
+      return await this.#fail(job, attempt, err, error, timedOut ? timeoutMs : null);
     } finally {
       clearTimeout(timer);
       this.#active.delete(job.id);
       this.scratchpads.release(job.id);
     }
   }
-}
-
-/** pg-boss's next-attempt delay (failJobsBody), without its jitter: the event reports the floor. */
-function retryDelayMs(job: BossJob): number {
-  if (!job.retryBackoff) return job.retryDelay * 1000;
-  const base = Math.max(job.retryDelay, 1) * 2 ** Math.min(16, job.retryCount + 1) / 2;
-  return Math.min(job.retryDelayMax ?? Infinity, base) * 1000;
 }
 
 /** Settles with p, or rejects with the abort reason as soon as signal aborts (the handler may ignore it). */

@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { ChildConfig, ChildMessage, ParentMessage } from "./child.ts";
-import { WORK_DEFAULTS } from "./runtime.ts";
+import { DEFAULT_HEARTBEAT_MS, WORK_DEFAULTS } from "./runtime.ts";
 
 const send = (proc: ChildProcess, m: ParentMessage) => proc.send(m, () => {});
 
@@ -23,7 +23,7 @@ export interface SupervisorOptions {
   /** A child that has not answered a ping for this long is killed. Default 10 s. */
   pingTimeoutMs?: number;
   listenNotify?: boolean;
-  /** Each child's worker heartbeat interval (registration, RSS, cancellation), ms. Default 1000. */
+  /** Each child's worker heartbeat interval (liveness, RSS, cancellation, supervisor tick), ms. Default 5000. */
   heartbeatIntervalMs?: number;
   /** Jobs each child fetches per pg-boss round trip (WorkerOptions.batchSize). Default 1. */
   batchSize?: number;
@@ -63,7 +63,7 @@ export class WorkerSupervisor {
       pingIntervalMs: 2000,
       pingTimeoutMs: 10_000,
       listenNotify: true,
-      heartbeatIntervalMs: 1000,
+      heartbeatIntervalMs: DEFAULT_HEARTBEAT_MS,
       batchSize: WORK_DEFAULTS.batchSize,
       log: () => {},
       ...o,

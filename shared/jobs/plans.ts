@@ -75,10 +75,11 @@ export async function startJob(
 
 export type StepBegin = { status: "completed"; output: unknown } | { status: "running" };
 
-export async function stepBegin(db: Queryable, jobId: string, name: string, inputHash: string | null, attempt: number): Promise<StepBegin> {
+/** Writes the running row of a step that started at `startedAt` (it is written late, see context.ts). */
+export async function stepBegin(db: Queryable, jobId: string, name: string, inputHash: string | null, attempt: number, startedAt: Date): Promise<StepBegin> {
   const { rows } = await db.query<{ r: StepBegin }>(
-    `select public.actp_jobs_step_begin($1, $2, $3, $4) as r`,
-    [jobId, name, inputHash, attempt],
+    `select public.actp_jobs_step_begin($1, $2, $3, $4, $5) as r`,
+    [jobId, name, inputHash, attempt, startedAt.toISOString()],
   );
   return rows[0]!.r;
 }
@@ -131,13 +132,26 @@ export async function completeJob(db: Queryable, jobId: string, workerId: string
   return rows[0]?.ok === true;
 }
 
-export async function failJob(
+/**
+ * Records a failed attempt. willRetry null: pg-boss was told first in the same transaction, and
+ * whether and when it retries is read from its row. reason: why (job.failed.reason).
+ */
+export async function failAttempt(
   db: Queryable,
-  a: { jobId: string; workerId: string; attempt: number; error: JobError; willRetry: boolean; delayMs: number; timeoutMs: number | null },
+  a: {
+    jobId: string;
+    workerId: string;
+    attempt: number;
+    error: JobError;
+    queue: string;
+    willRetry: boolean | null;
+    reason: string;
+    timeoutMs: number | null;
+  },
 ): Promise<boolean> {
   const { rows } = await db.query<{ ok: boolean }>(
-    `select public.actp_jobs_fail($1, $2, $3, $4::jsonb, $5, $6, $7) as ok`,
-    [a.jobId, a.workerId, a.attempt, JSON.stringify(a.error), a.willRetry, Math.round(a.delayMs), a.timeoutMs],
+    `select public.actp_jobs_fail_attempt($1, $2, $3, $4::jsonb, $5, $6, $7, $8) as ok`,
+    [a.jobId, a.workerId, a.attempt, JSON.stringify(a.error), a.queue, a.willRetry, a.reason, a.timeoutMs],
   );
   return rows[0]?.ok === true;
 }
@@ -148,19 +162,35 @@ export type WorkerStatus = "alive" | "draining" | "dead" | "recycled";
 
 export async function registerWorker(
   db: Queryable,
-  a: { workerId: string; host: string; pid: number; agents: string[]; rssBytes: number },
+  a: { workerId: string; host: string; pid: number; agents: string[]; rssBytes: number; heartbeatMs?: number },
 ): Promise<void> {
-  await db.query(`select public.actp_workers_register($1, $2, $3, $4, $5)`, [a.workerId, a.host, a.pid, a.agents, a.rssBytes]);
+  await db.query(`select public.actp_workers_register($1, $2, $3, $4, $5, $6)`, [
+    a.workerId,
+    a.host,
+    a.pid,
+    a.agents,
+    a.rssBytes,
+    a.heartbeatMs ?? null,
+  ]);
 }
 
 /** Returns the ids among `running` that the worker must abort (cancelled or reassigned). */
 export async function heartbeatWorker(
   db: Queryable,
-  a: { workerId: string; rssBytes: number; status: WorkerStatus; running: string[]; renew: string[]; leaseSeconds: number },
+  a: {
+    workerId: string;
+    rssBytes: number;
+    status: WorkerStatus;
+    running: string[];
+    renew: string[];
+    leaseSeconds: number;
+    /** Also run the supervisor tick (skipped when another one holds its lock). */
+    supervise?: boolean;
+  },
 ): Promise<string[]> {
   const { rows } = await db.query<{ abort: string[] }>(
-    `select public.actp_workers_heartbeat($1, $2, $3, $4::uuid[], $5::uuid[], $6) as abort`,
-    [a.workerId, a.rssBytes, a.status, a.running, a.renew, a.leaseSeconds],
+    `select public.actp_workers_heartbeat($1, $2, $3, $4::uuid[], $5::uuid[], $6, $7) as abort`,
+    [a.workerId, a.rssBytes, a.status, a.running, a.renew, a.leaseSeconds, a.supervise ?? false],
   );
   return rows[0]?.abort ?? [];
 }
@@ -169,6 +199,8 @@ export interface SupervisorTickResult {
   dead_workers: string[];
   released: number;
   timed_out: number;
+  /** Another tick held the lock; this one did nothing. */
+  skipped?: boolean;
 }
 
 export async function supervisorTick(db: Queryable, staleSeconds?: number): Promise<SupervisorTickResult> {

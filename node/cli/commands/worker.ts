@@ -15,8 +15,9 @@ export function register(program: Command): void {
     .option("--batch-size <n>", "jobs fetched per pg-boss round trip (a batch is settled when all of its jobs end)", "1")
     .option("--max-rss-mb <mb>", "recycle a worker process above this RSS", "512")
     .option("--ping-timeout-ms <ms>", "replace a worker whose event loop does not answer for this long", "10000")
+    .option("--heartbeat-ms <ms>", "worker heartbeat; a worker is dead after 3 missed beats and its jobs run again", "5000")
     .option("--db-url <url>", "database URL (default DATABASE_URL)")
-    .action(async (module: string, opts: { processes: string; concurrency: string; batchSize: string; maxRssMb: string; pingTimeoutMs: string; dbUrl?: string }) => {
+    .action(async (module: string, opts: { processes: string; concurrency: string; batchSize: string; maxRssMb: string; pingTimeoutMs: string; heartbeatMs: string; dbUrl?: string }) => {
       const url = opts.dbUrl ?? cliDatabaseUrl();
       const agents = await loadAgents(module);
       await installQueueEngine(url);
@@ -28,6 +29,7 @@ export function register(program: Command): void {
         batchSize: positiveInt(opts.batchSize, "--batch-size"),
         maxRssBytes: positiveInt(opts.maxRssMb, "--max-rss-mb") * 1024 * 1024,
         pingTimeoutMs: positiveInt(opts.pingTimeoutMs, "--ping-timeout-ms"),
+        heartbeatIntervalMs: positiveInt(opts.heartbeatMs, "--heartbeat-ms"),
         log: (line) => console.log(`  ${line}`),
       });
       console.log(`actp worker: ${agents.map((a) => a.slug).join(", ")} from ${module}`);

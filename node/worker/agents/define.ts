@@ -11,6 +11,22 @@ import {
 } from "../../../shared/agents/contracts.ts";
 import { ActpError } from "../../../shared/errors.ts";
 
+/**
+ * How often and how soon a failed job runs again (pg-boss's retryLimit, retryDelay, retryBackoff,
+ * retryDelayMax on the agent's queue; pg-boss counts whole seconds, so delays round up to seconds).
+ */
+export const AgentRetrySchema = z.strictObject({
+  limit: z.int().min(0).max(100).optional().describe("retries after the first attempt (default 2)"),
+  backoff: z
+    .strictObject({
+      type: z.enum(["fixed", "exponential"]),
+      delayMs: z.int().min(0).max(24 * 3600 * 1000).optional().describe("fixed delay, or the exponential base"),
+      maxDelayMs: z.int().min(1000).max(7 * 24 * 3600 * 1000).optional().describe("cap of an exponential delay"),
+    })
+    .optional(),
+});
+export type AgentRetry = z.infer<typeof AgentRetrySchema>;
+
 export type AgentHandler<S extends z.ZodType, Ctx, Out> = (ctx: Ctx, input: z.output<S>) => Promise<Out> | Out;
 
 export interface AgentConfig<S extends z.ZodType, Ctx, Out> {
@@ -22,6 +38,14 @@ export interface AgentConfig<S extends z.ZodType, Ctx, Out> {
   memory_read?: readonly string[];
   memory_write?: readonly string[];
   model_policy?: ModelPolicy;
+  /** Retry limit and backoff of this agent's jobs (default: 2 retries, exponential from 1 s, at most 300 s). */
+  retry?: AgentRetry;
+  /**
+   * Accept input keys the schema does not declare (they are dropped). Off by default: an object
+   * input rejects unknown keys, at submit and when the attempt starts, so a misspelt field is an
+   * error instead of a silently ignored value.
+   */
+  allowUnknownInput?: boolean;
   handler: AgentHandler<S, Ctx, Out>;
 }
 
@@ -36,6 +60,7 @@ export interface AgentDefinition<S extends z.ZodType = z.ZodType, Ctx = unknown,
   readonly memory_read: readonly string[];
   readonly memory_write: readonly string[];
   readonly model_policy: ModelPolicy;
+  readonly retry: AgentRetry | undefined;
   readonly handler: AgentHandler<S, Ctx, Out>;
   /** The canonical registration payload: what registerAgent sends and the registry hashes. */
   readonly registration: AgentRegistration;
@@ -51,10 +76,18 @@ export function defineAgent<S extends z.ZodType, Ctx = unknown, Out = unknown>(c
   if (typeof config.handler !== "function") {
     throw new ActpError("agents.invalid_definition", `agent "${String(config.slug)}": handler must be a function`);
   }
+  const retry = config.retry === undefined ? undefined : AgentRetrySchema.safeParse(config.retry);
+  if (retry && !retry.success) {
+    throw new ActpError(
+      "agents.invalid_definition",
+      `agent "${String(config.slug)}": retry: ${retry.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+    );
+  }
+  const input = config.allowUnknownInput ? config.input : rejectUnknownKeys(config.input);
   const registration = toRegistration({
     slug: config.slug,
     description: config.description,
-    input_schema: inputJsonSchema(config.slug, config.input),
+    input_schema: inputJsonSchema(config.slug, input),
     capabilities: config.capabilities ? [...config.capabilities] : undefined,
     memory_read: config.memory_read ? [...config.memory_read] : undefined,
     memory_write: config.memory_write ? [...config.memory_write] : undefined,
@@ -64,11 +97,12 @@ export function defineAgent<S extends z.ZodType, Ctx = unknown, Out = unknown>(c
     [AGENT]: true as const,
     slug: registration.slug,
     description: registration.description,
-    input: config.input,
+    input,
     capabilities: registration.capabilities,
     memory_read: registration.memory_read,
     memory_write: registration.memory_write,
     model_policy: registration.model_policy,
+    retry: retry?.data,
     handler: config.handler,
     registration,
   });
@@ -104,6 +138,16 @@ export function toRegistration(input: AgentRegistrationInput): AgentRegistration
     memory_read: [...new Set(d.memory_read)].sort(byCodePoint),
     memory_write: [...new Set(d.memory_write)].sort(byCodePoint),
   };
+}
+
+/**
+ * A plain z.object (zod's default strips unknown keys) becomes strict: its JSON Schema then says
+ * additionalProperties: false, so submitters are refused too. A schema that chose its own policy
+ * (z.looseObject, .catchall, z.strictObject) and non-object inputs are left as they are.
+ */
+function rejectUnknownKeys<S extends z.ZodType>(schema: S): S {
+  if (schema instanceof z.ZodObject && schema._zod.def.catchall === undefined) return schema.strict() as unknown as S;
+  return schema;
 }
 
 function inputJsonSchema(slug: string, schema: z.ZodType): Record<string, unknown> {

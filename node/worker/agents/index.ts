@@ -6,6 +6,8 @@ export {
   type AgentConfig,
   type AgentDefinition,
   type AgentHandler,
+  type AgentRetry,
+  AgentRetrySchema,
   type AnyAgentDefinition,
 } from "./define.ts";
 export { registerAgent, syncAgents } from "./register.ts";
