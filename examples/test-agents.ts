@@ -38,3 +38,23 @@ export const bench = defineAgent({
     return ctx.step("three", () => ({ result: b + 1 }));
   },
 });
+
+const ForkedInput = z.object({ slow_ms: z.int().min(0).max(120_000).default(30_000) });
+type ForkedInput = z.infer<typeof ForkedInput>;
+
+export const forked = defineAgent({
+  slug: "forked",
+  description: "Two durable steps at once (Promise.all), one slow on its first attempt: kill its worker mid-job.",
+  input: ForkedInput,
+  handler: async (ctx: JobContext<ForkedInput>, input: ForkedInput) => {
+    const [fast, slow] = await Promise.all([
+      ctx.step("fast", async () => (await recordRun(ctx, "fast"), "f")),
+      ctx.step("slow", async () => {
+        await recordRun(ctx, "slow");
+        if (ctx.attempt === 1) await new Promise((r) => setTimeout(r, input.slow_ms));
+        return "s";
+      }),
+    ]);
+    return ctx.step("join", async () => (await recordRun(ctx, "join"), { fast, slow, pid: process.pid }));
+  },
+});

@@ -7,7 +7,7 @@ import { notFound } from "../../shared/errors.ts";
 import { CancelRequestSchema, JobIdSchema, SubmitRequestSchema } from "../../shared/jobs/contracts.ts";
 import { cancel, getJob } from "../../shared/jobs/plans.ts";
 import { rethrowJobsError } from "../../shared/jobs/errors.ts";
-import { submitJob } from "../../shared/jobs/submit.ts";
+import { enqueueJob } from "../../shared/jobs/submit.ts";
 import { listWorkers } from "../../shared/jobs/workers.ts";
 
 export const app = createFunctionApp("jobs");
@@ -16,10 +16,10 @@ app.use("*", authenticate);
 
 app.post("/", requireServiceRole, async (c) => {
   const req = await jsonBody(c, SubmitRequestSchema);
-  const id = await runtime().db.asRole(c.get("claims"), (tx) =>
-    submitJob(tx, req.agent, req.input, { source: "api", ...req.options }),
+  const receipt = await runtime().db.asRole(c.get("claims"), (tx) =>
+    enqueueJob(tx, req.agent, req.input, { source: "api", ...req.options }),
   );
-  return c.json({ id, status: "queued" }, 201);
+  return c.json(receipt, 201);
 });
 
 // Before /:id, which would otherwise take "workers" for a job id.

@@ -55,6 +55,7 @@ function* causes(err: unknown): Generator<unknown> {
 export function decideFailure(err: unknown): FailureDecision {
   for (const e of causes(err)) {
     if (e instanceof RetryAfterError) return { kind: "after", ms: e.retryAfterMs, reason: "retry_after" };
+    if (e instanceof InvalidJobInputError) return { kind: "never", reason: "invalid_input" };
     if (e instanceof NonRetriableError) return { kind: "never", reason: "non_retriable" };
     if (e instanceof DuplicateStepError) return { kind: "never", reason: "duplicate_step" };
     if (e instanceof ToolInputError) return { kind: "never", reason: "invalid_tool_input" };

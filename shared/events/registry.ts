@@ -291,6 +291,7 @@ export const EVENT_TYPES = {
       input_hash: digest().optional(),
       priority: z.int().optional().describe("higher runs first"),
       source: label().optional().describe("who submitted it: api, schedule, sdk, replay, ..."),
+      warning: label(1000).optional().describe("why the job may not run soon, e.g. no live worker serves the agent"),
     }),
     example: { job_type: "research_synthesis", input_hash: "sha256:9f2c1e0b7a4d4c1f8e3b2a1908d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2918070", priority: 0, source: "api" },
   }),
@@ -342,6 +343,11 @@ export const EVENT_TYPES = {
       error: errorInfo(),
       attempt: attemptNo().describe("the attempt that failed"),
       will_retry: z.boolean(),
+      reason: label()
+        .optional()
+        .describe(
+          "why it will or will not run again: backoff, retry_after, policy_retry_after, circuit_open (retried); non_retriable, invalid_input, duplicate_step, invalid_tool_input, not_configured, policy_denied, retries_exhausted (not)",
+        ),
       max_attempts: attemptNo().optional().describe("attempts allowed in total"),
       duration_ms: durationMs().optional(),
     }),
@@ -378,6 +384,8 @@ export const EVENT_TYPES = {
     payload: payloadObject({
       attempt: z.int().min(2).describe("the attempt about to run"),
       delay_ms: durationMs(),
+      run_at: timestamp().optional().describe("when the next attempt becomes due (pg-boss's start_after)"),
+      reason: label(1000).optional().describe("why: backoff, retry_after, or what happened to the worker that held it"),
       error: errorInfo().describe("the failure that caused the retry"),
       max_attempts: attemptNo().optional().describe("attempts allowed in total"),
     }),

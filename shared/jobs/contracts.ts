@@ -30,7 +30,11 @@ export type SubmitRequest = z.infer<typeof SubmitRequestSchema>;
 export const JOB_STATUSES = ["queued", "running", "retrying", "completed", "failed", "cancelled", "dead"] as const;
 export type JobStatusName = (typeof JOB_STATUSES)[number];
 
-export const SubmitResponseSchema = z.object({ id: z.guid(), status: z.enum(JOB_STATUSES) });
+export const SubmitResponseSchema = z.object({
+  id: z.guid(),
+  status: z.enum(JOB_STATUSES),
+  warning: z.string().optional().describe("set when the job will not run soon, e.g. no live worker serves the agent"),
+});
 export type SubmitResponse = z.infer<typeof SubmitResponseSchema>;
 
 export const StepSummarySchema = z.object({

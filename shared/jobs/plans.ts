@@ -1,7 +1,7 @@
 // Every SQL statement of the job runtime, one small typed function each (pg-boss's plans.ts habit).
 // Submitters, the jobs function, the worker and the supervisor call these, never raw strings.
 import type { Queryable } from "../db/types.ts";
-import type { JobError, JobStatus, SubmitOptions } from "./contracts.ts";
+import type { JobError, JobStatus, SubmitOptions, SubmitResponse } from "./contracts.ts";
 
 export interface AgentForSubmit {
   slug: string;
@@ -17,12 +17,14 @@ export async function agentForSubmit(db: Queryable, slug: string): Promise<Agent
   return rows[0] ?? null;
 }
 
-export async function submit(db: Queryable, agent: string, input: unknown, options: SubmitOptions = {}): Promise<string> {
-  const { rows } = await db.query<{ id: string }>(
-    `select public.actp_jobs_submit($1, $2::jsonb, $3::jsonb) as id`,
-    [agent, JSON.stringify(input), JSON.stringify(options)],
-  );
-  return rows[0]!.id;
+/** One statement: the pg-boss job, actp's record, job.received; warning when no live worker serves the agent. */
+export async function submit(db: Queryable, agent: string, input: unknown, options: SubmitOptions = {}): Promise<SubmitResponse> {
+  const { rows } = await db.query<{ r: SubmitResponse }>(`select public.actp_jobs_enqueue($1, $2::jsonb, $3::jsonb) as r`, [
+    agent,
+    JSON.stringify(input),
+    JSON.stringify(options),
+  ]);
+  return rows[0]!.r;
 }
 
 export async function cancel(db: Queryable, jobId: string, by: string | null, reason: string | null): Promise<void> {

@@ -68,7 +68,12 @@ export type AllowlistConfig = z.infer<typeof AllowlistConfig>;
 export const SafetyConfig = z.strictObject({ require_approval_for: z.array(ActionType).max(100) });
 export type SafetyConfig = z.infer<typeof SafetyConfig>;
 
-const common = { scope: PolicyScope, description: z.string().max(2000).optional(), enabled: z.boolean().optional() };
+const common = {
+  scope: PolicyScope,
+  description: z.string().max(2000).optional(),
+  enabled: z.boolean().optional(),
+  allow_unknown: z.boolean().optional().describe("accept a scope agent:<slug> whose agent is not registered (flagged on the policy)"),
+};
 export const PolicyInput = z.discriminatedUnion("policy_type", [
   z.strictObject({ ...common, policy_type: z.literal("budget"), config: BudgetConfig }),
   z.strictObject({ ...common, policy_type: z.literal("rate_limit"), config: RateLimitConfig }),
@@ -92,6 +97,7 @@ export const PolicyPatch = z
     config: z.record(z.string(), z.unknown()).optional(),
     description: z.string().max(2000).optional(),
     enabled: z.boolean().optional(),
+    allow_unknown: z.boolean().optional(),
   })
   .refine((p) => Object.keys(p).length > 0, "a patch needs at least one field");
 export type PolicyPatch = z.infer<typeof PolicyPatch>;
@@ -103,6 +109,7 @@ export const Policy = z.object({
   config: z.record(z.string(), z.unknown()),
   description: z.string(),
   enabled: z.boolean(),
+  allow_unknown: z.boolean().describe("created for an agent that was not registered then"),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -22,7 +22,7 @@ import {
 import type { z } from "zod";
 
 const iso = (col: string) => `to_json(${col}) #>> '{}'`;
-const POLICY_COLUMNS = `id, scope, policy_type, config, description, enabled, ${iso("created_at")} as created_at, ${iso("updated_at")} as updated_at`;
+const POLICY_COLUMNS = `id, scope, policy_type, config, description, enabled, allow_unknown, ${iso("created_at")} as created_at, ${iso("updated_at")} as updated_at`;
 const APPROVAL_COLUMNS = `id, policy_id, run_id, agent_slug, tool_name, action_type, args_hash, status,
   ${iso("requested_at")} as requested_at, decided_by, ${iso("decided_at")} as decided_at, note, ${iso("consumed_at")} as consumed_at`;
 
@@ -108,9 +108,9 @@ export async function createPolicy(db: Queryable, input: z.input<typeof PolicyIn
   const p = parse(PolicyInput, input, "policy.invalid_policy");
   const { rows } = await run(() =>
     db.query<Policy>(
-      `insert into public.actp_policies (scope, policy_type, config, description, enabled)
-       values ($1, $2, $3::jsonb, $4, $5) returning ${POLICY_COLUMNS}`,
-      [p.scope, p.policy_type, JSON.stringify(p.config), p.description ?? "", p.enabled ?? true],
+      `insert into public.actp_policies (scope, policy_type, config, description, enabled, allow_unknown)
+       values ($1, $2, $3::jsonb, $4, $5, $6) returning ${POLICY_COLUMNS}`,
+      [p.scope, p.policy_type, JSON.stringify(p.config), p.description ?? "", p.enabled ?? true, p.allow_unknown ?? false],
     ),
   );
   return rows[0]!;
@@ -131,9 +131,10 @@ export async function updatePolicy(db: Queryable, id: string, patch: z.input<typ
     db.query<Policy>(
       `update public.actp_policies set
          scope = coalesce($2, scope), config = coalesce($3::jsonb, config),
-         description = coalesce($4, description), enabled = coalesce($5, enabled)
+         description = coalesce($4, description), enabled = coalesce($5, enabled),
+         allow_unknown = coalesce($6, allow_unknown)
        where id = $1::uuid returning ${POLICY_COLUMNS}`,
-      [id, p.scope ?? null, config, p.description ?? null, p.enabled ?? null],
+      [id, p.scope ?? null, config, p.description ?? null, p.enabled ?? null, p.allow_unknown ?? null],
     ),
   );
   if (!rows[0]) throw notFound("policy.not_found", `no policy ${id}`);

@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { createPgDatabase } from "../../../shared/db/pg.ts";
 import { ActpError } from "../../../shared/errors.ts";
-import { submitJob } from "../../../shared/jobs/submit.ts";
+import { enqueueJob } from "../../../shared/jobs/submit.ts";
 import { cliDatabaseUrl } from "../db.ts";
 
 export function register(program: Command): void {
@@ -20,8 +20,9 @@ export function register(program: Command): void {
       try {
         const input = parseJson(opts.input, "--input");
         const options = { source: "cli", ...(parseJson(opts.options, "--options") as object) };
-        const id = await submitJob(db, agent, input, options);
-        console.log(opts.json ? JSON.stringify({ id, status: "queued" }) : `queued job ${id} for agent ${agent}`);
+        const receipt = await enqueueJob(db, agent, input, options);
+        console.log(opts.json ? JSON.stringify(receipt) : `queued job ${receipt.id} for agent ${agent}`);
+        if (receipt.warning && !opts.json) console.error(`warning: ${receipt.warning}`);
       } catch (err) {
         if (err instanceof ActpError) {
           console.error(opts.json ? JSON.stringify(err.toBody()) : `error ${err.status} ${err.code}: ${err.message}`);

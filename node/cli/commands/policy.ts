@@ -59,15 +59,24 @@ export function register(program: Command): void {
     .description(`add a policy, e.g. actp policy add agent:researcher budget '{"daily_usd":5,"per_run_usd":0.5}'`)
     .option("--description <text>", "why this policy exists")
     .option("--disabled", "create it disabled")
+    .option("--allow-unknown", "accept agent:<slug> for an agent not registered yet (the policy is flagged)")
     .option("--json", "print JSON")
-    .action(async (scope: string, type: string, rawConfig: string, opts: JsonOpt & { description?: string; disabled?: boolean }) => {
+    .action(async (scope: string, type: string, rawConfig: string, opts: JsonOpt & { description?: string; disabled?: boolean; allowUnknown?: boolean }) => {
       try {
         const config = parseJsonArg(rawConfig, "config");
         const p = await withDb((db) =>
-          createPolicy(db, { scope, policy_type: type, config, description: opts.description, enabled: !opts.disabled } as never),
+          createPolicy(db, {
+            scope,
+            policy_type: type,
+            config,
+            description: opts.description,
+            enabled: !opts.disabled,
+            allow_unknown: opts.allowUnknown === true,
+          } as never),
         );
         if (opts.json) return print(p);
-        console.log(`added ${p.policy_type} policy ${p.id} for ${p.scope}${p.enabled ? "" : " (disabled)"}: ${JSON.stringify(p.config)}`);
+        const flags = `${p.enabled ? "" : " (disabled)"}${p.allow_unknown ? " (agent not registered: allowed by --allow-unknown)" : ""}`;
+        console.log(`added ${p.policy_type} policy ${p.id} for ${p.scope}${flags}: ${JSON.stringify(p.config)}`);
       } catch (err) {
         fail(err);
       }
