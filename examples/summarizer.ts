@@ -1,6 +1,7 @@
 // Example agent from the README: one page fetched through ctx.tool, summarized through ctx.llm.
 // With no ANTHROPIC_API_KEY the summarize step fails with LlmNotConfiguredError (the route decision
-// is in the error), which shows retries and the DLQ as well as a success would.
+// is in the error): missing configuration is not retried, so the job is in the DLQ after one attempt
+// with the reason "not retried (llm.not_configured)".
 import { z } from "zod";
 import { defineAgent } from "../node/worker/agents/index.ts";
 import type { JobContext } from "../node/worker/context.ts";
