@@ -1,7 +1,7 @@
 // events: the canonical event log over HTTP. POST emits one event or a batch (service role only;
 // validated against the registry, written in one statement). GET reads by job, type and time
-// range with keyset pagination on seq (authenticated and service role; RLS decides).
-import { createFunctionApp, authenticate, requireServiceRole, readJson, parseWith, queryParams } from "../_shared/http.ts";
+// range with keyset pagination on seq (readers: service role, operators, viewers; RLS agrees).
+import { createFunctionApp, authenticate, requireReader, requireServiceRole, readJson, parseWith, queryParams } from "../_shared/http.ts";
 import { runtime } from "../_shared/runtime.ts";
 import { emit } from "../../shared/events/emit.ts";
 import { EventQuery, readEvents } from "../../shared/events/read.ts";
@@ -22,7 +22,7 @@ app.post("/", authenticate, requireServiceRole, async (c) => {
   return c.json({ events: written }, 201);
 });
 
-app.get("/", authenticate, async (c) => {
+app.get("/", authenticate, requireReader, async (c) => {
   const q = parseWith(EventQuery, queryParams(c), "events.invalid_query");
   const page = await runtime().db.asRole(c.get("claims"), (tx) => readEvents(tx, q));
   return c.json(page);

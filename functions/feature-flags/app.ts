@@ -1,41 +1,41 @@
-// feature-flags (PRD §4.4): evaluate one or many flags for a context (authenticated and service role;
-// the evaluation runs in SQL as the caller, so RLS decides), and flag CRUD (service role only).
-import type { MiddlewareHandler } from "hono";
-import { createFunctionApp, authenticate, requireServiceRole, jsonBody, parseWith, type FnEnv } from "../_shared/http.ts";
+// feature-flags (PRD §4.4): evaluate one or many flags for a context, and flag CRUD. Readers (service
+// role, operators, viewers) evaluate for any context and read flags; an end user (any other signed-in
+// caller) evaluates only for themself (shared/flags/caller-context.ts: "user" is the token's sub);
+// anon evaluates nothing; only the service role changes flags. Evaluation runs with the service
+// role's read of actp_feature_flags (RLS hides flags from end users) and answers decisions only,
+// never target lists.
+import { createFunctionApp, authenticate, callerFrom, requireReader, requireServiceRole, jsonBody, parseWith } from "../_shared/http.ts";
 import { runtime } from "../_shared/runtime.ts";
-import { forbidden, notFound } from "../../shared/errors.ts";
+import { notFound } from "../../shared/errors.ts";
 import { BatchEvaluateRequest, CreateFlagInput, EvaluateRequest, FlagKey, UpdateFlagInput } from "../../shared/flags/contracts.ts";
+import { flagContextFor } from "../../shared/flags/caller-context.ts";
 import { createFlag, deleteFlag, evaluateFlagsInDb, getFlag, listFlags, updateFlag } from "../../shared/flags/queries.ts";
 
 export const app = createFunctionApp("feature-flags");
 
-const requireEvaluator: MiddlewareHandler<FnEnv> = async (c, next) => {
-  const role = c.get("claims")?.role;
-  if (role !== "authenticated" && role !== "service_role") throw forbidden("evaluating flags needs an authenticated user or the service role");
-  await next();
-};
-
 const keyParam = (key: string | undefined) => parseWith(FlagKey, key, "flags.invalid_key");
 const noSuchFlag = (key: string) => notFound("flags.not_found", `no flag "${key}"`);
 
-app.post("/evaluate", authenticate, requireEvaluator, async (c) => {
+app.post("/evaluate", authenticate, async (c) => {
   const req = await jsonBody(c, EvaluateRequest);
-  const [result] = await runtime().db.asRole(c.get("claims"), (tx) => evaluateFlagsInDb(tx, [req.flag_key], req.context));
+  const context = flagContextFor(callerFrom(c), req.context);
+  const [result] = await runtime().db.asRole({ role: "service_role" }, (tx) => evaluateFlagsInDb(tx, [req.flag_key], context));
   return c.json(result!);
 });
 
-app.post("/evaluate/batch", authenticate, requireEvaluator, async (c) => {
+app.post("/evaluate/batch", authenticate, async (c) => {
   const req = await jsonBody(c, BatchEvaluateRequest);
-  const results = await runtime().db.asRole(c.get("claims"), (tx) => evaluateFlagsInDb(tx, req.flags, req.context));
+  const context = flagContextFor(callerFrom(c), req.context);
+  const results = await runtime().db.asRole({ role: "service_role" }, (tx) => evaluateFlagsInDb(tx, req.flags, context));
   return c.json({ results, enabled: Object.fromEntries(results.map((r) => [r.flag_key, r.enabled])) });
 });
 
-app.get("/flags", authenticate, requireServiceRole, async (c) => {
+app.get("/flags", authenticate, requireReader, async (c) => {
   const flags = await runtime().db.asRole(c.get("claims"), (tx) => listFlags(tx));
   return c.json({ flags });
 });
 
-app.get("/flags/:key", authenticate, requireServiceRole, async (c) => {
+app.get("/flags/:key", authenticate, requireReader, async (c) => {
   const key = keyParam(c.req.param("key"));
   const flag = await runtime().db.asRole(c.get("claims"), (tx) => getFlag(tx, key));
   if (!flag) throw noSuchFlag(key);

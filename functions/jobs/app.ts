@@ -1,6 +1,6 @@
 // jobs: submit a job for an agent (validated against the agent's input schema), read its status,
-// cancel it. Submitting and cancelling need the service role; reading needs any valid key whose role
-// may read actp_jobs (RLS decides).
+// cancel it. Submitting and cancelling need the service role; reading needs a reader (service role,
+// operator, viewer; RLS agrees).
 import { createFunctionApp, authenticate, requireReader, requireServiceRole, jsonBody, parseWith, readJson } from "../_shared/http.ts";
 import { runtime } from "../_shared/runtime.ts";
 import { notFound } from "../../shared/errors.ts";
@@ -28,7 +28,7 @@ app.get("/workers", requireReader, async (c) => {
   return c.json({ workers });
 });
 
-app.get("/:id", async (c) => {
+app.get("/:id", requireReader, async (c) => {
   const id = parseWith(JobIdSchema, c.req.param("id"), "jobs.invalid_id");
   const job = await runtime().db.asRole(c.get("claims"), (tx) => getJob(tx, id));
   if (!job) throw notFound("jobs.job_not_found", `no job ${id}`);

@@ -1,7 +1,7 @@
-// model-router: the routes of PRD §4.3 and the routing decision. Signed-in callers read routes and
-// ask for decisions (RLS decides: anon gets nothing); only the service role changes routes.
+// model-router: the routes of PRD §4.3 and the routing decision. Readers (service role, operators,
+// viewers) read routes and ask for decisions; only the service role changes routes.
 import { z } from "zod";
-import { createFunctionApp, authenticate, requireServiceRole, jsonBody, parseWith, queryParams } from "../_shared/http.ts";
+import { createFunctionApp, authenticate, requireReader, requireServiceRole, jsonBody, parseWith, queryParams } from "../_shared/http.ts";
 import { runtime } from "../_shared/runtime.ts";
 import {
   ModelRouteCreate,
@@ -20,13 +20,13 @@ export const app = createFunctionApp("model-router");
 const RoutesQuery = z.strictObject({ task_type: TaskType.optional() });
 const idParam = (raw: string) => parseWith(z.guid(), raw, "model_router.invalid_id");
 
-app.get("/routes", authenticate, async (c) => {
+app.get("/routes", authenticate, requireReader, async (c) => {
   const q = parseWith(RoutesQuery, queryParams(c));
   const routes = await runtime().db.asRole(c.get("claims"), (tx) => listRoutes(tx, q.task_type ?? null));
   return c.json({ routes });
 });
 
-app.post("/route", authenticate, async (c) => {
+app.post("/route", authenticate, requireReader, async (c) => {
   const input = await jsonBody(c, RouteRequest);
   const decision = await runtime().db.asRole(c.get("claims"), (tx) =>
     route(tx, input.task_type, { context_length: input.context_length ?? null, budget_remaining: input.budget_remaining ?? null }),

@@ -1,9 +1,11 @@
 // policy: the policy service over HTTP (PRD §4.2). POST /check and /settle are what a worker asks
-// around a tool call; policies, spend and approvals are for operators. Everything here is service
-// role only: a check reserves budget, and policies and approvals change what agents may do.
+// around a tool call (service role: a check reserves budget). Policies, spend and approvals are read by
+// readers (service role, operators, viewers); approvals are decided by operators and the service role,
+// recorded as the token's identity; policies are changed by the service role only.
 import { z } from "zod";
-import { createFunctionApp, authenticate, requireServiceRole, jsonBody, parseWith, queryParams } from "../_shared/http.ts";
+import { createFunctionApp, authenticate, requireOperator, requireReader, requireServiceRole, jsonBody, parseWith, queryParams } from "../_shared/http.ts";
 import { runtime } from "../_shared/runtime.ts";
+import { actAsCaller } from "../_shared/act.ts";
 import { ApprovalDecisionRequest, PolicyCheckRequest, SettleRequest } from "../../shared/policy/contracts.ts";
 import {
   checkPolicy,
@@ -19,7 +21,7 @@ import {
 } from "../../shared/policy/statements.ts";
 
 export const app = createFunctionApp("policy");
-app.use("*", authenticate, requireServiceRole);
+app.use("*", authenticate);
 
 const Id = z.uuid({ error: "id must be a UUID" });
 const id = (raw: string | undefined) => parseWith(Id, raw, "policy.invalid_id");
@@ -27,66 +29,66 @@ const id = (raw: string | undefined) => parseWith(Id, raw, "policy.invalid_id");
 // Bodies are validated by the statements (zod issues in the 400), so non-HTTP callers get the same rules.
 const json = { passthrough: z.unknown() };
 
-app.post("/check", async (c) => {
+app.post("/check", requireServiceRole, async (c) => {
   const body = await jsonBody(c, PolicyCheckRequest);
   const decision = await runtime().db.asRole(c.get("claims"), (tx) => checkPolicy(tx, body));
   return c.json(decision);
 });
 
-app.post("/settle", async (c) => {
+app.post("/settle", requireServiceRole, async (c) => {
   const body = await jsonBody(c, SettleRequest);
   const result = await runtime().db.asRole(c.get("claims"), (tx) => settlePolicy(tx, body.reservation_id, body.actual_cost_usd));
   return c.json(result, 201);
 });
 
-app.get("/policies", async (c) => {
+app.get("/policies", requireReader, async (c) => {
   const q = queryParams(c);
   const policies = await runtime().db.asRole(c.get("claims"), (tx) => listPolicies(tx, q as never));
   return c.json({ policies });
 });
 
-app.get("/policies/:id", async (c) => {
+app.get("/policies/:id", requireReader, async (c) => {
   const policyId = id(c.req.param("id"));
   const policy = await runtime().db.asRole(c.get("claims"), (tx) => getPolicy(tx, policyId));
   return c.json(policy);
 });
 
-app.post("/policies", async (c) => {
+app.post("/policies", requireServiceRole, async (c) => {
   const body = await jsonBody(c, json.passthrough);
   const policy = await runtime().db.asRole(c.get("claims"), (tx) => createPolicy(tx, body as never));
   return c.json(policy, 201);
 });
 
-app.patch("/policies/:id", async (c) => {
+app.patch("/policies/:id", requireServiceRole, async (c) => {
   const policyId = id(c.req.param("id"));
   const body = await jsonBody(c, json.passthrough);
   const policy = await runtime().db.asRole(c.get("claims"), (tx) => updatePolicy(tx, policyId, body as never));
   return c.json(policy);
 });
 
-app.delete("/policies/:id", async (c) => {
+app.delete("/policies/:id", requireServiceRole, async (c) => {
   const policyId = id(c.req.param("id"));
   await runtime().db.asRole(c.get("claims"), (tx) => deletePolicy(tx, policyId));
   return c.body(null, 204);
 });
 
-app.get("/spend", async (c) => {
+app.get("/spend", requireReader, async (c) => {
   const q = queryParams(c);
   const totals = await runtime().db.asRole(c.get("claims"), (tx) => spendTotals(tx, q as never));
   return c.json({ totals });
 });
 
-app.get("/approvals", async (c) => {
+app.get("/approvals", requireReader, async (c) => {
   const q = queryParams(c);
   const approvals = await runtime().db.asRole(c.get("claims"), (tx) => listApprovals(tx, q as never));
   return c.json({ approvals });
 });
 
 for (const decision of ["approve", "deny"] as const) {
-  app.post(`/approvals/:id/${decision}`, async (c) => {
+  app.post(`/approvals/:id/${decision}`, requireOperator, async (c) => {
     const approvalId = id(c.req.param("id"));
     const body = await jsonBody(c, ApprovalDecisionRequest);
-    const approval = await runtime().db.asRole(c.get("claims"), (tx) => decideApproval(tx, approvalId, decision, body.decided_by, body.note));
+    const approval = await actAsCaller(c, (tx) => decideApproval(tx, approvalId, decision, body.decided_by, body.note));
     return c.json(approval);
   });
 }

@@ -285,13 +285,13 @@ describe("who may change the registry", () => {
     expect(await state(s)).toBeUndefined();
   });
 
-  it("authenticated may read the registry; anon may not", async () => {
+  it("viewers may read the registry; a plain signed-up user sees no row; anon may not", async () => {
     const s = slug("read");
     await register(base(s));
-    const rows = await asRoleRolledBack<unknown[]>(db, "authenticated", async (tx) =>
-      (await tx.query(`select slug from public.actp_agent_definitions where slug = $1`, [s])).rows,
-    );
-    expect(rows).toHaveLength(1);
+    const rowsAs = (who: "viewer" | "authenticated") =>
+      asRoleRolledBack<unknown[]>(db, who, async (tx) => (await tx.query(`select slug from public.actp_agent_definitions where slug = $1`, [s])).rows);
+    expect(await rowsAs("viewer")).toHaveLength(1);
+    expect(await rowsAs("authenticated")).toHaveLength(0);
     const err = await asRoleRolledBack(db, "anon", (tx) => tx.query(`select slug from public.actp_agent_definitions`)).catch((e: unknown) => e);
     expect(fromPgError(err)?.status).toBe(403);
   });

@@ -217,12 +217,13 @@ describe("bad input", () => {
 });
 
 describe("row level security", () => {
-  it("anon reads nothing, authenticated reads but cannot move a breaker, service_role can", async () => {
+  it("anon reads nothing, a plain user sees no row, a viewer reads but cannot move a breaker, service_role can", async () => {
     const tool = await toolWith();
     await expect(asRoleRolledBack(db, "anon", (tx) => tx.query(`select * from actp_circuit_states`))).rejects.toMatchObject({ code: "42501" });
-    const seen = await asRoleRolledBack<number>(db, "authenticated", async (tx) => (await listCircuits(tx, tool)).length);
-    expect(seen).toBe(1);
-    await expect(asRoleRolledBack(db, "authenticated", (tx) => acquireCircuit(tx, tool))).rejects.toMatchObject({ code: "42501" });
+    expect(await asRoleRolledBack<number>(db, "viewer", async (tx) => (await listCircuits(tx, tool)).length)).toBe(1);
+    expect(await asRoleRolledBack<number>(db, "authenticated", async (tx) => (await listCircuits(tx, tool)).length)).toBe(0);
+    await expect(asRoleRolledBack(db, "viewer", (tx) => acquireCircuit(tx, tool))).rejects.toMatchObject({ code: "42501" });
+    await expect(asRoleRolledBack(db, "operator", (tx) => acquireCircuit(tx, tool))).rejects.toMatchObject({ code: "42501" });
     await expect(asRoleRolledBack(db, "authenticated", (tx) => tx.query(`update actp_circuit_configs set failure_threshold = 1`))).rejects.toMatchObject({ code: "42501" });
     const d = await asRoleRolledBack(db, "service_role", (tx) => forceOpenCircuit(tx, tool));
     expect(d).toMatchObject({ state: "open" });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { EVENT_TYPES } from "../../shared/events/registry.ts";
 import { ActpError, fromPgError } from "../../shared/errors.ts";
 import { discardDlq, fixDlq, getDlqItem, listDlq, replayDlq, replayDlqBulk } from "../../shared/dlq/queries.ts";
-import { asRoleRolledBack, testDatabase } from "../support/db.ts";
+import { asRoleRolledBack, claimsFor, testDatabase } from "../support/db.ts";
 import { createAgent, deadJob, ensurePgBoss, insertJob, markDead, uniqueSlug } from "../support/dlq-scenarios.ts";
 
 const db = testDatabase();
@@ -226,7 +226,7 @@ describe("reads", () => {
     let after: string | undefined;
     let pages = 0;
     do {
-      const page = await db.asRole({ role: "authenticated", sub: randomUUID() }, (tx) => listDlq(tx, { job_type: jobType, limit: 2, after }));
+      const page = await db.asRole(claimsFor("viewer"), (tx) => listDlq(tx, { job_type: jobType, limit: 2, after }));
       seen.push(...page.items.map((i) => i.id));
       expect(page.pending.by_job_type[jobType]).toBe(5);
       after = page.next_cursor ?? undefined;
@@ -240,7 +240,7 @@ describe("reads", () => {
     const resolved = await listDlq(db, { job_type: jobType, status: "resolved" });
     expect(resolved.items).toHaveLength(0);
 
-    const item = await db.asRole({ role: "authenticated" }, (tx) => getDlqItem(tx, ids[0]!));
+    const item = await db.asRole(claimsFor("viewer"), (tx) => getDlqItem(tx, ids[0]!));
     expect(item).toMatchObject({ id: ids[0], input_data: { topic: "t0" }, agent_slug: agent, attempts: 3, retry_count: 2 });
     expect(item.errors.at(-1)).toMatchObject({ source: "job", message: "upstream returned 503", where: "fetch", name: "HttpError" });
     expect(item.timeline.job.id).toBe(item.original_job_id);
@@ -251,7 +251,7 @@ describe("reads", () => {
 });
 
 describe("RLS and grants", () => {
-  it("anon reads nothing and may not act; authenticated reads but may not act", async () => {
+  it("anon reads nothing and may not act; a plain user sees no row; viewers and operators read but may not act in SQL", async () => {
     const { dlqId } = await deadJob(db, agent);
     const anonRead = await codeOf(asRoleRolledBack(db, "anon", (tx) => tx.query(`select * from public.actp_dlq`)));
     expect(anonRead.status).toBe(403);
@@ -260,15 +260,19 @@ describe("RLS and grants", () => {
     const anonTimeline = await codeOf(asRoleRolledBack(db, "anon", (tx) => tx.query(`select public.actp_inspect_timeline($1)`, [randomUUID()])));
     expect(anonTimeline.status).toBe(403);
 
-    const authRead = await asRoleRolledBack<{ rows: unknown[] }>(db, "authenticated", (tx) => tx.query(`select id from public.actp_dlq where id = $1`, [dlqId]));
+    const authRead = await asRoleRolledBack<{ rows: unknown[] }>(db, "viewer", (tx) => tx.query(`select id from public.actp_dlq where id = $1`, [dlqId]));
     expect(authRead.rows).toHaveLength(1);
+    const userRead = await asRoleRolledBack<{ rows: unknown[] }>(db, "authenticated", (tx) => tx.query(`select id from public.actp_dlq where id = $1`, [dlqId]));
+    expect(userRead.rows).toHaveLength(0);
     for (const sql of [
       `select public.actp_dlq_replay($1, 'mallory')`,
       `select public.actp_dlq_discard($1, 'mallory')`,
       `select public.actp_dlq_manual_fix($1, 'mallory', '{}')`,
     ]) {
-      const e = await codeOf(asRoleRolledBack(db, "authenticated", (tx) => tx.query(sql, [dlqId])));
-      expect(e.status).toBe(403);
+      for (const who of ["authenticated", "operator"] as const) {
+        const e = await codeOf(asRoleRolledBack(db, who, (tx) => tx.query(sql, [dlqId])));
+        expect(e.status).toBe(403);
+      }
     }
     const e = await codeOf(asRoleRolledBack(db, "authenticated", (tx) => tx.query(`update public.actp_dlq set resolution = 'discarded', reviewed_by = 'x', reviewed_at = now() where id = $1`, [dlqId])));
     expect(e.status).toBe(403);

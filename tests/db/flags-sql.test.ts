@@ -143,12 +143,15 @@ describe("row level security", () => {
     await expect(asRoleRolledBack(db, "anon", (tx) => tx.query(`select public.actp_flag_enabled('x', '{}')`))).rejects.toMatchObject({ code: "42501" });
   });
 
-  it("authenticated reads and evaluates but cannot write", async () => {
+  it("viewers read and evaluate, a plain user sees no flag (its evaluation goes through the function), none can write", async () => {
     const k = key("rls");
-    await createFlag(db, { flag_key: k, description: "", enabled: true, rollout_pct: 100, target_ids: [], expires_at: null });
-    const v = await asRoleRolledBack<boolean>(db, "authenticated", async (tx) =>
-      (await tx.query<{ v: boolean }>(`select public.actp_flag_enabled($1, '{"agent":"a"}') as v`, [k])).rows[0]!.v);
-    expect(v).toBe(true);
+    await createFlag(db, { flag_key: k, description: "", enabled: true, rollout_pct: 100, target_ids: ["tenant-secret"], expires_at: null });
+    const enabledAs = (who: "viewer" | "authenticated") =>
+      asRoleRolledBack<boolean>(db, who, async (tx) => (await tx.query<{ v: boolean }>(`select public.actp_flag_enabled($1, '{"agent":"a"}') as v`, [k])).rows[0]!.v);
+    expect(await enabledAs("viewer")).toBe(true);
+    expect(await enabledAs("authenticated")).toBe(false);
+    const targets = await asRoleRolledBack<unknown[]>(db, "authenticated", async (tx) => (await tx.query(`select target_ids from actp_feature_flags where flag_key = $1`, [k])).rows);
+    expect(targets).toEqual([]);
     await expect(asRoleRolledBack(db, "authenticated", (tx) => tx.query(`update actp_feature_flags set enabled = false where flag_key = $1`, [k]))).rejects.toMatchObject({ code: "42501" });
     await expect(asRoleRolledBack(db, "authenticated", (tx) => tx.query(`insert into actp_feature_flags (flag_key) values ($1)`, [key("x")]))).rejects.toMatchObject({ code: "42501" });
     await expect(asRoleRolledBack(db, "authenticated", (tx) => tx.query(`delete from actp_feature_flags where flag_key = $1`, [k]))).rejects.toMatchObject({ code: "42501" });

@@ -6,7 +6,7 @@ import { ActpError, fromPgError } from "../../shared/errors.ts";
 import { EVENT_TYPES } from "../../shared/events/registry.ts";
 import { diffRuns, inspectTimeline, replayJob } from "../../shared/forensics/queries.ts";
 import type { TimelineEvent, TimelineStep } from "../../shared/forensics/contracts.ts";
-import { asRoleRolledBack, testDatabase } from "../support/db.ts";
+import { asRoleRolledBack, claimsFor, testDatabase } from "../support/db.ts";
 import { at, createAgent, ensurePgBoss, insertEvent, insertJob, insertSteps, uniqueSlug } from "../support/dlq-scenarios.ts";
 
 const db = testDatabase();
@@ -76,7 +76,7 @@ async function researchRun(opts: { input?: unknown; fetchOutput?: unknown; statu
 describe("inspect_timeline", () => {
   it("merges events and steps in time order with offsets, gaps and durations", async () => {
     const id = await researchRun();
-    const t = await db.asRole({ role: "authenticated" }, (tx) => inspectTimeline(tx, id));
+    const t = await db.asRole(claimsFor("viewer"), (tx) => inspectTimeline(tx, id));
     const labels = t.entries.map((e) => (e.kind === "event" ? e.type : `step:${e.name}`));
     expect(labels).toEqual([
       "job.received",
@@ -159,7 +159,7 @@ describe("diff_runs", () => {
       failFetch: true,
       base: Date.parse("2026-11-21T10:00:00Z"),
     });
-    const d = await db.asRole({ role: "authenticated" }, (tx) => diffRuns(tx, a, b));
+    const d = await db.asRole(claimsFor("viewer"), (tx) => diffRuns(tx, a, b));
     expect(d.relation).toEqual({ kind: "same_agent" });
     expect(d.input.changes).toEqual([
       { op: "removed", path: "$.depth", a: 2 },

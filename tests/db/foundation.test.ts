@@ -109,9 +109,12 @@ describe("row level security", () => {
     ).rejects.toMatchObject({ code: "42501" });
   });
 
-  it("authenticated reads events (the dashboard) but cannot write them", async () => {
-    const n = await asRoleRolledBack<number>(db, "authenticated", async (tx) => (await tx.query(`select 1 from actp_events limit 1`)).rowCount ?? 0);
-    expect(n).toBeGreaterThanOrEqual(0);
+  it("viewers read events (the dashboard), a plain signed-up user sees none, and neither can write them", async () => {
+    await db.query(`select public.actp_emit('heartbeat.ok', '{"worker_id":"rls-probe"}'::jsonb, null, null, null, null)`);
+    const countAs = (who: "viewer" | "authenticated") =>
+      asRoleRolledBack<number>(db, who, async (tx) => (await tx.query(`select 1 from actp_events limit 1`)).rowCount ?? 0);
+    expect(await countAs("viewer")).toBe(1);
+    expect(await countAs("authenticated")).toBe(0);
     await expect(
       asRoleRolledBack(db, "authenticated", (tx) => tx.query(`insert into actp_events (type, payload) values ('heartbeat.ok', '{"worker_id":"x"}')`)),
     ).rejects.toMatchObject({ code: "42501" });

@@ -130,8 +130,11 @@ describe("policies: validation on both sides", () => {
         /permission denied/,
       );
     }
-    const rows = await asRoleRolledBack<unknown[]>(db, "authenticated", async (tx) => (await tx.query(`select id from public.actp_policies limit 1`)).rows);
-    expect(Array.isArray(rows)).toBe(true);
+    await createPolicy(db, { scope: "agent:rls-probe", policy_type: "budget", config: { daily_usd: 1 } });
+    const rowsAs = (who: "viewer" | "authenticated") =>
+      asRoleRolledBack<unknown[]>(db, who, async (tx) => (await tx.query(`select id from public.actp_policies limit 1`)).rows);
+    expect(await rowsAs("viewer")).toHaveLength(1);
+    expect(await rowsAs("authenticated")).toHaveLength(0);
   });
 });
 

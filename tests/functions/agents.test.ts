@@ -7,15 +7,21 @@ import { functionHarness, type FunctionHarness } from "../support/functions.ts";
 
 let h: FunctionHarness;
 let authenticatedKey: string;
+let viewerKey: string;
 beforeAll(async () => {
   h = await functionHarness();
   authenticatedKey = await signApiKey(h.keys.jwtSecret, "authenticated");
+  viewerKey = await h.token("viewer");
 });
 afterAll(() => h.db.end());
 
-type Who = "anon" | "service_role" | "none" | "authenticated";
+type Who = "anon" | "service_role" | "none" | "authenticated" | "viewer";
 const headers = (who: Who, extra: Record<string, string> = {}) =>
-  who === "authenticated" ? { ...extra, authorization: `Bearer ${authenticatedKey}` } : h.headers(who, extra);
+  who === "authenticated"
+    ? { ...extra, authorization: `Bearer ${authenticatedKey}` }
+    : who === "viewer"
+      ? { ...extra, authorization: `Bearer ${viewerKey}` }
+      : h.headers(who, extra);
 
 const get = (path: string, who: Who = "service_role") => app.request(`/agents${path}`, { headers: headers(who) });
 const post = (path: string, body: unknown, who: Who = "service_role", raw?: string) =>
@@ -120,7 +126,8 @@ describe("POST /agents (register)", () => {
 describe("GET /agents", () => {
   it("lists agents with version, enabled and capability count, filterable by enabled", async () => {
     const s = await registered("list");
-    const res = await get("", "authenticated");
+    expect((await get("", "authenticated")).status).toBe(403);
+    const res = await get("", "viewer");
     expect(res.status).toBe(200);
     const { agents } = await res.json();
     const mine = agents.find((a: { slug: string }) => a.slug === s);
@@ -150,7 +157,8 @@ describe("GET /agents", () => {
 describe("GET /agents/:slug and /capabilities", () => {
   it("returns the current definition and its capabilities", async () => {
     const s = await registered("show");
-    const res = await get(`/${s}`, "authenticated");
+    expect((await get(`/${s}`, "authenticated")).status).toBe(403);
+    const res = await get(`/${s}`, "viewer");
     expect(res.status).toBe(200);
     const agent = AgentDetail.parse(await res.json());
     expect(agent).toMatchObject({
@@ -205,7 +213,8 @@ describe("GET /agents/:slug/versions", () => {
     const s = await registered("hist");
     await post("", def(s, { description: "second" }));
     await post("", def(s, { description: "third", capabilities: [{ tool: "web.fetch", tier: "read" }] }));
-    const res = await get(`/${s}/versions`, "authenticated");
+    expect((await get(`/${s}/versions`, "authenticated")).status).toBe(403);
+    const res = await get(`/${s}/versions`, "viewer");
     expect(res.status).toBe(200);
     const page = AgentVersionsPage.parse(await res.json());
     expect(page.versions.map((v) => v.version)).toEqual([3, 2, 1]);

@@ -1,5 +1,6 @@
-// The circuits function: reads for any signed-in caller (not anon), operator actions and config for
-// the service role only, structured 4xx for bad input.
+// The circuits function: reads for readers (service role, operators, viewers; not a plain signed-in
+// user, not anon), reset/force-open for operators and the service role, config for the service role
+// only, structured 4xx for bad input.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../functions/circuits/app.ts";
@@ -9,9 +10,11 @@ import { functionHarness, type FunctionHarness } from "../support/functions.ts";
 
 let h: FunctionHarness;
 let userToken: string;
+let viewerToken: string;
 beforeAll(async () => {
   h = await functionHarness();
   userToken = await signApiKey(h.keys.jwtSecret, "authenticated");
+  viewerToken = await h.token("viewer");
 });
 afterAll(() => h.db.end());
 
@@ -21,13 +24,15 @@ const json = (body: unknown, role: "anon" | "service_role" | "none" = "service_r
   body: JSON.stringify(body),
 });
 const user = () => ({ authorization: `Bearer ${userToken}` });
+const viewer = () => ({ authorization: `Bearer ${viewerToken}` });
 const path = (t: string, rest = "") => `/circuits/${encodeURIComponent(t)}${rest}`;
 
 describe("GET /circuits", () => {
-  it("lists states with config for a signed-in user; anon is refused; no token is 401", async () => {
+  it("lists states with config for a viewer; a plain signed-in user and anon are refused; no token is 401", async () => {
     const t = tool();
     await recordCircuit(h.db, t, { success: false });
-    const res = await app.request("/circuits", { headers: user() });
+    expect((await app.request("/circuits", { headers: user() })).status).toBe(403);
+    const res = await app.request("/circuits", { headers: viewer() });
     expect(res.status).toBe(200);
     const { circuits } = (await res.json()) as { circuits: { tool_name: string; failures: number; config: unknown }[] };
     expect(circuits.find((c) => c.tool_name === t)).toMatchObject({ state: "closed", failures: 1, config: { failure_threshold: 5, is_default: true } });
@@ -51,7 +56,7 @@ describe("GET /circuits", () => {
 });
 
 describe("operator actions", () => {
-  it("force-open and reset are service-role only and move the breaker", async () => {
+  it("force-open and reset are refused to a plain user and move the breaker for the service role", async () => {
     const t = tool();
     const denied = await app.request(path(t, "/force-open"), { method: "POST", headers: user() });
     expect(denied.status).toBe(403);
@@ -69,6 +74,23 @@ describe("operator actions", () => {
 
     const { rows } = await h.db.query<{ type: string }>(`select type from actp_events where tool_name = $1 order by seq`, [t]);
     expect(rows.map((r) => r.type)).toEqual(["tool.circuit_open", "circuit.open", "tool.circuit_closed", "circuit.closed"]);
+  });
+
+  it("operators force-open and reset; a viewer and a plain user are refused", async () => {
+    const t = tool();
+    for (const who of [viewer(), user()]) {
+      expect((await app.request(path(t, "/force-open"), { method: "POST", headers: who })).status).toBe(403);
+      expect((await app.request(path(t, "/reset"), { method: "POST", headers: who })).status).toBe(403);
+    }
+    const operator = await h.as("operator");
+    const opened = await app.request(path(t, "/force-open"), { method: "POST", headers: operator });
+    expect(opened.status).toBe(200);
+    expect(await opened.json()).toMatchObject({ state: "open", transition: "opened" });
+    const reset = await app.request(path(t, "/reset"), { method: "POST", headers: operator });
+    expect(await reset.json()).toEqual({ state: "closed", transition: "closed" });
+    // Configuring a breaker stays with the service role.
+    const config = await app.request(path(t, "/config"), { method: "PUT", headers: { ...operator, "content-type": "application/json" }, body: "{}" });
+    expect(config.status).toBe(403);
   });
 
   it("refuses bad force-open bodies and resets of unknown tools", async () => {

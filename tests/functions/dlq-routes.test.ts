@@ -9,6 +9,9 @@ import { createAgent, deadJob, ensurePgBoss, uniqueSlug } from "../support/dlq-s
 let h: FunctionHarness;
 let agent: string;
 let userToken: string;
+let viewerToken: string;
+let operatorToken: string;
+const operatorSub = randomUUID();
 
 beforeAll(async () => {
   h = await functionHarness();
@@ -19,12 +22,17 @@ beforeAll(async () => {
     required: ["topic"],
   });
   userToken = await signApiKey(h.keys.jwtSecret, "authenticated", { sub: randomUUID() });
+  viewerToken = await h.token("viewer");
+  operatorToken = await h.token("operator", { sub: operatorSub, email: "ana@example.com" });
 });
 afterAll(() => h.db.end());
 
-type Role = "anon" | "service_role" | "none" | "user";
-const headers = (role: Role, extra: Record<string, string> = {}) =>
-  role === "user" ? { ...extra, authorization: `Bearer ${userToken}` } : h.headers(role, extra);
+type Role = "anon" | "service_role" | "none" | "user" | "viewer" | "operator";
+const bearer: Partial<Record<Role, () => string>> = { user: () => userToken, viewer: () => viewerToken, operator: () => operatorToken };
+const headers = (role: Role, extra: Record<string, string> = {}) => {
+  const token = bearer[role];
+  return token ? { ...extra, authorization: `Bearer ${token()}` } : h.headers(role as "anon" | "service_role" | "none", extra);
+};
 const get = (path: string, role: Role = "service_role") => app.request(`/dlq${path}`, { headers: headers(role) });
 const post = (path: string, body?: unknown, role: Role = "service_role") =>
   app.request(`/dlq${path}`, {
@@ -34,11 +42,12 @@ const post = (path: string, body?: unknown, role: Role = "service_role") =>
   });
 
 describe("GET /dlq", () => {
-  it("lists pending items with filters and pagination for authenticated and service role", async () => {
+  it("lists pending items with filters and pagination for readers (viewer, service role); a plain user is 403", async () => {
     const jobType = uniqueSlug("fn_list");
     const a = await deadJob(h.db, agent, { topic: "one" }, jobType);
     const b = await deadJob(h.db, agent, { topic: "two" }, jobType);
-    const res = await get(`?job_type=${jobType}&limit=1`, "user");
+    expect((await get(`?job_type=${jobType}&limit=1`, "user")).status).toBe(403);
+    const res = await get(`?job_type=${jobType}&limit=1`, "viewer");
     expect(res.status).toBe(200);
     const page = await res.json();
     expect(page.items.map((i: { id: string }) => i.id)).toEqual([a.dlqId]);
@@ -64,7 +73,8 @@ describe("GET /dlq", () => {
 describe("GET /dlq/:id", () => {
   it("shows the input, the errors and the job's timeline; 404 unknown, 400 malformed", async () => {
     const { jobId, dlqId } = await deadJob(h.db, agent, { topic: "shown" });
-    const res = await get(`/${dlqId}`, "user");
+    expect((await get(`/${dlqId}`, "user")).status).toBe(403);
+    const res = await get(`/${dlqId}`, "viewer");
     expect(res.status).toBe(200);
     const item = await res.json();
     expect(item).toMatchObject({ id: dlqId, original_job_id: jobId, input_data: { topic: "shown" } });

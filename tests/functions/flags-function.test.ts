@@ -7,16 +7,21 @@ import { functionHarness, type FunctionHarness } from "../support/functions.ts";
 
 let h: FunctionHarness;
 let userToken: string;
+let viewerToken: string;
+const USER_SUB = "0b8f6c1e-3a44-4c1b-9d0a-2b7e5c9f1a01";
 beforeAll(async () => {
   h = await functionHarness();
-  userToken = await signApiKey(h.keys.jwtSecret, "authenticated", { sub: "0b8f6c1e-3a44-4c1b-9d0a-2b7e5c9f1a01" });
+  userToken = await signApiKey(h.keys.jwtSecret, "authenticated", { sub: USER_SUB });
+  viewerToken = await h.token("viewer");
 });
 afterAll(() => h.db.end());
 
-type Role = "anon" | "service_role" | "none" | "authenticated";
+type Role = "anon" | "service_role" | "none" | "authenticated" | "viewer";
 const headers = (role: Role, json = false): Record<string, string> => {
   const extra: Record<string, string> = json ? { "content-type": "application/json" } : {};
-  return role === "authenticated" ? { ...extra, authorization: `Bearer ${userToken}` } : h.headers(role, extra);
+  if (role === "authenticated") return { ...extra, authorization: `Bearer ${userToken}` };
+  if (role === "viewer") return { ...extra, authorization: `Bearer ${viewerToken}` };
+  return h.headers(role, extra);
 };
 const call = (method: string, path: string, role: Role = "service_role", body?: unknown) =>
   app.request(`/feature-flags${path}`, {
@@ -60,8 +65,10 @@ describe("CRUD (service role)", () => {
     expect((await (await call("GET", `/flags/${k}`)).json()).flag.rollout_pct).toBe(5);
   });
 
-  it("anon and authenticated callers cannot manage flags", async () => {
+  it("viewers read flags but cannot change them; anon and plain users can do neither", async () => {
     const k = key("forbidden");
+    expect((await call("GET", "/flags", "viewer")).status).toBe(200);
+    expect((await call("POST", "/flags", "viewer", { flag_key: k })).status).toBe(403);
     for (const role of ["anon", "authenticated"] as const) {
       expect((await call("POST", "/flags", role, { flag_key: k })).status).toBe(403);
       expect((await call("GET", "/flags", role)).status).toBe(403);
@@ -127,17 +134,26 @@ describe("bad input: 400 with zod issues, nothing written", () => {
 });
 
 describe("evaluate", () => {
-  it("evaluates for authenticated and service role callers; anon is 403", async () => {
+  it("evaluates for readers with the context given and for a plain user as themself; anon is 403", async () => {
     const k = key("eval");
     await call("POST", "/flags", "service_role", { flag_key: k, enabled: true, rollout_pct: 40, target_ids: ["tenant-1"] });
     const bucket = await flagBucket(k, "researcher");
-    for (const role of ["authenticated", "service_role"] as const) {
+    for (const role of ["viewer", "service_role"] as const) {
       const res = await call("POST", "/evaluate", role, { flag_key: k, context: { agent: "researcher" } });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ flag_key: k, enabled: bucket < 40, reason: "rollout", bucket });
     }
-    const targeted = await call("POST", "/evaluate", "authenticated", { flag_key: k, context: { agent: "researcher", tenant_id: "tenant-1" } });
+    const targeted = await call("POST", "/evaluate", "viewer", { flag_key: k, context: { agent: "researcher", tenant_id: "tenant-1" } });
     expect(await targeted.json()).toEqual({ flag_key: k, enabled: true, reason: "targeted" });
+
+    // A plain user is evaluated as the token's sub, whatever ids the body names: it can neither probe
+    // another id's targeting nor pick the bucket it falls in.
+    const ownBucket = await flagBucket(k, USER_SUB);
+    const asUser = await call("POST", "/evaluate", "authenticated", { flag_key: k, context: { agent: "researcher", user: "someone-else", tenant_id: "tenant-1" } });
+    expect(asUser.status).toBe(200);
+    expect(await asUser.json()).toEqual({ flag_key: k, enabled: ownBucket < 40, reason: "rollout", bucket: ownBucket });
+    const batch = await call("POST", "/evaluate/batch", "authenticated", { flags: [k], context: { tenant_id: "tenant-1" } });
+    expect((await batch.json()).results).toEqual([{ flag_key: k, enabled: ownBucket < 40, reason: "rollout", bucket: ownBucket }]);
     const anon = await call("POST", "/evaluate", "anon", { flag_key: k, context: {} });
     expect(anon.status).toBe(403);
     expect((await anon.json()).error.code).toBe("auth.forbidden");

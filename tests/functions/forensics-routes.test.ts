@@ -9,18 +9,24 @@ import { at, createAgent, ensurePgBoss, insertEvent, insertJob, insertSteps, uni
 let h: FunctionHarness;
 let agent: string;
 let userToken: string;
+let viewerToken: string;
 
 beforeAll(async () => {
   h = await functionHarness();
   await ensurePgBoss(inject("dbUrl"));
   agent = await createAgent(h.db, uniqueSlug("replayfn"));
   userToken = await signApiKey(h.keys.jwtSecret, "authenticated", { sub: randomUUID() });
+  viewerToken = await h.token("viewer");
 });
 afterAll(() => h.db.end());
 
-type Role = "anon" | "service_role" | "none" | "user";
+type Role = "anon" | "service_role" | "none" | "user" | "viewer";
 const headers = (role: Role, extra: Record<string, string> = {}) =>
-  role === "user" ? { ...extra, authorization: `Bearer ${userToken}` } : h.headers(role, extra);
+  role === "user"
+    ? { ...extra, authorization: `Bearer ${userToken}` }
+    : role === "viewer"
+      ? { ...extra, authorization: `Bearer ${viewerToken}` }
+      : h.headers(role, extra);
 const get = (path: string, role: Role = "service_role") => app.request(`/replay${path}`, { headers: headers(role) });
 const post = (path: string, body?: unknown, role: Role = "service_role") =>
   app.request(`/replay${path}`, {
@@ -44,7 +50,8 @@ async function run(output: unknown): Promise<string> {
 describe("GET /replay/:job_id/timeline", () => {
   it("returns the merged timeline; 404 unknown, 400 malformed, 401/403", async () => {
     const id = await run({ text: "because" });
-    const res = await get(`/${id}/timeline`, "user");
+    expect((await get(`/${id}/timeline`, "user")).status).toBe(403);
+    const res = await get(`/${id}/timeline`, "viewer");
     expect(res.status).toBe(200);
     const t = await res.json();
     expect(t.entries.map((e: { kind: string; type?: string; name?: string }) => e.type ?? e.name)).toEqual(["job.received", "think", "answer", "job.completed"]);
@@ -92,7 +99,8 @@ describe("GET /replay/diff", () => {
   it("diffs two runs; 404 for an unknown job; 400 without both ids", async () => {
     const a = await run({ text: "because" });
     const b = await run({ text: "because of X" });
-    const res = await get(`/diff?a=${a}&b=${b}`, "user");
+    expect((await get(`/diff?a=${a}&b=${b}`, "user")).status).toBe(403);
+    const res = await get(`/diff?a=${a}&b=${b}`, "viewer");
     expect(res.status).toBe(200);
     const d = await res.json();
     expect(d.first_divergence).toBe("answer");

@@ -1,5 +1,5 @@
-// The model-router function: routes and decisions for signed-in callers, route changes for the
-// service role only, structured 4xx for bad input.
+// The model-router function: routes and decisions for readers (service role, operators, viewers; a
+// plain signed-in user is refused), route changes for the service role only, structured 4xx for bad input.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../functions/model-router/app.ts";
@@ -8,9 +8,11 @@ import { functionHarness, type FunctionHarness } from "../support/functions.ts";
 
 let h: FunctionHarness;
 let userToken: string;
+let plainUserToken: string;
 beforeAll(async () => {
   h = await functionHarness();
-  userToken = await signApiKey(h.keys.jwtSecret, "authenticated");
+  userToken = await h.token("viewer");
+  plainUserToken = await signApiKey(h.keys.jwtSecret, "authenticated");
 });
 afterAll(() => h.db.end());
 
@@ -41,6 +43,7 @@ describe("reads and decisions", () => {
     const bad = await app.request("/model-router/routes?task_type=Nope!", asUser());
     expect(bad.status).toBe(400);
     expect((await app.request("/model-router/routes", { headers: h.headers("anon") })).status).toBe(403);
+    expect((await app.request("/model-router/routes", { headers: { authorization: `Bearer ${plainUserToken}` } })).status).toBe(403);
   });
 
   it("POST /route answers the decision only", async () => {
