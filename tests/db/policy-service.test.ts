@@ -130,7 +130,7 @@ describe("policies: validation on both sides", () => {
         /permission denied/,
       );
     }
-    await createPolicy(db, { scope: "agent:rls-probe", policy_type: "budget", config: { daily_usd: 1 } });
+    await createPolicy(db, { scope: `agent:${await agent()}`, policy_type: "budget", config: { daily_usd: 1 } });
     const rowsAs = (who: "viewer" | "authenticated") =>
       asRoleRolledBack<unknown[]>(db, who, async (tx) => (await tx.query(`select id from public.actp_policies limit 1`)).rows);
     expect(await rowsAs("viewer")).toHaveLength(1);
