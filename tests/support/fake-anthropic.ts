@@ -33,6 +33,7 @@ export class FakeAnthropic {
   #failures = new Map<string, { status: FakeFailure; remaining: number }>();
   #usage = new Map<string, FakeUsage>();
   #seq = 0;
+  #responder: ((body: Record<string, unknown>) => string | null | undefined) | null = null;
   url = "";
 
   private constructor() {
@@ -61,7 +62,16 @@ export class FakeAnthropic {
     this.#usage.set(model, usage);
   }
 
+  /**
+   * Answers /v1/messages with the text fn returns for the request body (null or undefined: the
+   * default "fake answer from <model>"), so a test can script what the model says.
+   */
+  respondWith(fn: ((body: Record<string, unknown>) => string | null | undefined) | null): void {
+    this.#responder = fn;
+  }
+
   clear(): void {
+    this.#responder = null;
     this.#failures.clear();
     this.#usage.clear();
     this.requests.length = 0;
@@ -126,7 +136,7 @@ export class FakeAnthropic {
       };
     }
     const prompt = JSON.stringify(body.messages) + JSON.stringify(body.system ?? "");
-    const text = `fake answer from ${model}`;
+    const text = this.#responder?.(body) ?? `fake answer from ${model}`;
     const usage = this.#usage.get(model) ?? {
       input_tokens: Math.ceil(prompt.length / 4),
       output_tokens: Math.min(body.max_tokens, Math.ceil(text.length / 4)),
