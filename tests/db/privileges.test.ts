@@ -12,6 +12,7 @@ import {
   rlsViolations,
   seedReadableRows,
   sequenceViolations,
+  sessionSettingReads,
   sqlStateAs,
   tablePrivilegeViolations,
 } from "../support/privileges.ts";
@@ -30,6 +31,10 @@ describe("privileges on the embedded database", () => {
     expect(await tablePrivilegeViolations(db)).toEqual([]);
     expect(await sequenceViolations(db)).toEqual([]);
     expect(await rlsViolations(db)).toEqual([]);
+  });
+
+  it("no function of ours reads an actp.* setting from the session: use public.actp_setting_int(key, default)", async () => {
+    expect(await sessionSettingReads(db)).toEqual([]);
   });
 
   it("a plain user reads nothing, a viewer what the service role reads", async () => {

@@ -15,6 +15,7 @@ import {
   rlsViolations,
   seedReadableRows,
   sequenceViolations,
+  sessionSettingReads,
   sqlStateAs,
   tablePrivilegeViolations,
 } from "../support/privileges.ts";
@@ -132,6 +133,10 @@ describe("as each kind of caller", () => {
 });
 
 describe("safety settings come from a table, not the session", () => {
+  it("no function of ours reads an actp.* setting from the session: use public.actp_setting_int(key, default)", async () => {
+    expect(await sessionSettingReads(fresh.db)).toEqual([]);
+  });
+
   it("set local actp.worker_stale_seconds = '0' no longer marks a live worker dead", async () => {
     const worker = `w-${Date.now()}`;
     await fresh.db.query(`select public.actp_workers_register($1, 'host', 1, '{}', null)`, [worker]);
@@ -147,20 +152,23 @@ describe("safety settings come from a table, not the session", () => {
   });
 
   it("the threshold is the service role's row in actp_settings; API roles can neither read nor change it", async () => {
+    const put = (value: string) =>
+      `insert into public.actp_settings (key, value) values ('worker_stale_seconds', '${value}') on conflict (key) do update set value = excluded.value`;
     for (const who of [claimsOf.user(), claimsOf.operator()]) {
-      expect(await sqlStateAs(fresh.db, who, `update public.actp_settings set value = '0' where key = 'worker_stale_seconds'`)).toBe(INSUFFICIENT_PRIVILEGE);
+      expect(await sqlStateAs(fresh.db, who, put("10"))).toBe(INSUFFICIENT_PRIVILEGE);
+      expect(await sqlStateAs(fresh.db, who, `select value from public.actp_settings`)).toBe(INSUFFICIENT_PRIVILEGE);
     }
     // Out-of-range values are refused by the table itself.
-    await expect(fresh.db.query(`update public.actp_settings set value = '0' where key = 'worker_stale_seconds'`)).rejects.toMatchObject({ code: "23514" });
+    await expect(fresh.db.query(put("0"))).rejects.toMatchObject({ code: "23514" });
     const worker = `w2-${Date.now()}`;
     await fresh.db.query(`select public.actp_workers_register($1, 'host', 1, '{}', null)`, [worker]);
     await fresh.db.query(`update public.actp_worker_registrations set last_heartbeat_at = now() - interval '20 seconds' where worker_id = $1`, [worker]);
-    await fresh.db.query(`update public.actp_settings set value = '10' where key = 'worker_stale_seconds'`);
+    await fresh.db.query(put("10"));
     try {
       const { rows } = await fresh.db.query<{ r: { dead_workers: string[] } }>(`select public.actp_supervisor_tick() as r`);
       expect(rows[0]!.r.dead_workers).toContain(worker);
     } finally {
-      await fresh.db.query(`update public.actp_settings set value = '30' where key = 'worker_stale_seconds'`);
+      await fresh.db.query(`delete from public.actp_settings where key = 'worker_stale_seconds'`);
     }
   });
 });

@@ -112,6 +112,17 @@ export async function openDefaultPrivileges(db: Queryable): Promise<string[]> {
   return rows.map((r) => r.v);
 }
 
+/** Functions of ours that read an actp.* setting from the session (safety settings live in actp_settings). */
+export async function sessionSettingReads(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ f: string }>(
+    `select p.oid::regprocedure::text as f
+       from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+      where ${OURS} and p.prosrc ~ 'current_setting\\(\\s*''actp\\.'
+      order by 1`,
+  );
+  return rows.map((r) => r.f);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Per-role probes
 
