@@ -5,13 +5,23 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { cors } from "hono/cors";
 import type { z } from "zod";
-import { ActpError, fromPgError, unauthorized, forbidden, badRequest } from "../../shared/errors.ts";
+import { ActpError, fromPgError, unauthorized, forbidden, badRequest, parseWith, type ErrorCode } from "../../shared/errors.ts";
+
+// The one "zod issues to 400" conversion lives in shared/errors.ts, so the SDK and the CLI answer alike.
+export { parseWith };
 import { verifyBearer, bearerToken } from "../../shared/auth/jwt.ts";
 import type { JwtClaims } from "../../shared/db/types.ts";
 import { callerOf, canAct, canRead, actorOf, type Caller } from "../../shared/auth/roles.ts";
 import { runtime } from "./runtime.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
+  401: "auth.unauthorized",
+  403: "auth.forbidden",
+  404: "http.not_found",
+  413: "http.payload_too_large",
+};
 
 export type FnEnv = { Variables: { claims: JwtClaims } };
 
@@ -30,13 +40,15 @@ export function createFunctionApp(name: string): Hono<FnEnv> {
     const mapped = fromPgError(err);
     if (mapped) return c.json(mapped.toBody(), mapped.status as 400);
     if (err instanceof HTTPException) {
-      return c.json({ error: { code: "http.error", message: err.message || "request failed" } }, err.status);
+      // Hono's own middleware throws these; each status has its code in the catalog.
+      const e = new ActpError(HTTP_EXCEPTION_CODES[err.status] ?? "http.error", err.message || "request failed");
+      return c.json(e.toBody(), e.status as 400);
     }
     // Unexpected: log the error server-side, never echo internals (or secrets) to the caller.
     console.error(`[${name}]`, err);
-    return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+    return c.json(new ActpError("internal", "internal error").toBody(), 500);
   });
-  app.notFound((c) => c.json({ error: { code: "http.not_found", message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
+  app.notFound((c) => c.json(new ActpError("http.not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
   return app;
 }
 
@@ -84,9 +96,9 @@ export const requireOperator: MiddlewareHandler<FnEnv> = async (c, next) => {
 /** Reads a JSON body once: 413 past the limit, 400 when it is not JSON. */
 export async function readJson(c: Context): Promise<unknown> {
   const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw new ActpError("http.payload_too_large", `body exceeds ${MAX_BODY_BYTES} bytes`, 413);
+  if (declared > MAX_BODY_BYTES) throw new ActpError("http.payload_too_large", `body exceeds ${MAX_BODY_BYTES} bytes`);
   const buf = await c.req.arrayBuffer();
-  if (buf.byteLength > MAX_BODY_BYTES) throw new ActpError("http.payload_too_large", `body exceeds ${MAX_BODY_BYTES} bytes`, 413);
+  if (buf.byteLength > MAX_BODY_BYTES) throw new ActpError("http.payload_too_large", `body exceeds ${MAX_BODY_BYTES} bytes`);
   if (buf.byteLength === 0) throw badRequest("http.invalid_json", "request body is empty; expected JSON");
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf));
@@ -95,14 +107,6 @@ export async function readJson(c: Context): Promise<unknown> {
   }
 }
 
-/** Parses with a contract schema; 400 with zod's issues on failure. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code = "validation.failed"): z.infer<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw badRequest(code, "request does not match the contract", r.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })));
-  }
-  return r.data;
-}
 
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   return parseWith(schema, await readJson(c));

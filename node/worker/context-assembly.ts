@@ -3,7 +3,7 @@
 // set, and with the calibrated estimator otherwise; the packet's manifest says which.
 import { z } from "zod";
 import type { Database } from "../../shared/db/types.ts";
-import { badRequest } from "../../shared/errors.ts";
+import { parseWith } from "../../shared/errors.ts";
 import { assembleContext } from "../../shared/context/assemble.ts";
 import { AssembleContextRequest, type AgentContextPacket } from "../../shared/context/contracts.ts";
 import { anthropicCounter, type ExactCounter } from "../../shared/context/exact-count.ts";
@@ -32,11 +32,8 @@ export async function assembleForJob(
   request: JobContextRequest,
   sources?: ContextSources,
 ): Promise<AssembledContext> {
-  const parsed = JobContextRequest.safeParse(request);
-  if (!parsed.success) {
-    throw badRequest("context.invalid_request", "ctx.context() arguments do not match the contract", parsed.error.issues.map((i) => ({ path: i.path, message: i.message })));
-  }
-  const req = { ...parsed.data, agent_slug: job.agent, job_id: job.jobId };
+  const parsed = parseWith(JobContextRequest, request, "context.invalid_request", "ctx.context() arguments do not match the contract");
+  const req = { ...parsed, agent_slug: job.agent, job_id: job.jobId };
   const packet = await assembleContext(db, req, { exact: exactCounterFromEnv(req.model), ...(sources ? { sources } : {}) });
   return { ...packet, text: renderContext(packet) };
 }

@@ -1,9 +1,10 @@
 // Why a job attempt stopped, and how a thrown value becomes the error actp records.
 import type { JobError } from "../../shared/jobs/contracts.ts";
+import type { ErrorCode } from "../../shared/errors/catalog.ts";
 
 /** The attempt ran past its queue's expireInSeconds. */
 export class JobTimeoutError extends Error {
-  readonly code = "jobs.timed_out";
+  readonly code: ErrorCode = "jobs.timed_out";
   constructor(readonly timeoutMs: number) {
     super(`job attempt exceeded its timeout of ${timeoutMs} ms`);
     this.name = "JobTimeoutError";
@@ -12,7 +13,7 @@ export class JobTimeoutError extends Error {
 
 /** The job was cancelled, or its claim was given to another worker, while it ran. */
 export class JobAbortedError extends Error {
-  readonly code = "jobs.aborted";
+  readonly code: ErrorCode = "jobs.aborted";
   constructor(message = "job was cancelled or its claim was released") {
     super(message);
     this.name = "JobAbortedError";
@@ -21,7 +22,7 @@ export class JobAbortedError extends Error {
 
 /** A step name was used twice in one run: step names identify checkpoints, so they must be unique. */
 export class DuplicateStepError extends Error {
-  readonly code = "jobs.duplicate_step";
+  readonly code: ErrorCode = "jobs.duplicate_step";
   constructor(readonly step: string) {
     super(`step "${step}" was already used in this run; step names must be unique within a job`);
     this.name = "DuplicateStepError";

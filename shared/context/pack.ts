@@ -35,8 +35,7 @@ export class ContextBudgetError extends ActpError {
     super(
       "context.budget_too_small",
       `system and task alone need ${needed} tokens, more than the budget of ${budget}`,
-      400,
-      { needed, budget },
+      { details: { needed, budget } },
     );
   }
 }
@@ -90,10 +89,10 @@ export function packContext(input: PackInput, counter: TokenCounter): AgentConte
   const seen = new Set<string>();
   for (const i of items) {
     const k = `${i.layer}\u0000${i.id}`;
-    if (seen.has(k)) throw new ActpError("context.duplicate_item", `item ${i.id} appears twice in layer ${i.layer}`, 400);
+    if (seen.has(k)) throw new ActpError("context.duplicate_item", `item ${i.id} appears twice in layer ${i.layer}`);
     seen.add(k);
     if (!(i.layer === "conversation" && i.slot === "summary") && !SLOTS[i.layer].includes(i.slot)) {
-      throw new ActpError("context.invalid_slot", `layer ${i.layer} has no slot ${i.slot} (expected ${SLOTS[i.layer].join(", ")})`, 400);
+      throw new ActpError("context.invalid_slot", `layer ${i.layer} has no slot ${i.slot} (expected ${SLOTS[i.layer].join(", ")})`);
     }
   }
 

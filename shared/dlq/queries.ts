@@ -3,7 +3,7 @@
 // so it is one transaction that locks the item, and retrying it returns the first result.
 import type { z } from "zod";
 import type { Queryable } from "../db/types.ts";
-import { badRequest, notFound } from "../errors.ts";
+import { badRequest, notFound, parseWith } from "../errors.ts";
 import { inspectTimeline } from "../forensics/queries.ts";
 import type { Timeline, TimelineEvent, TimelineStep } from "../forensics/contracts.ts";
 import {
@@ -42,16 +42,8 @@ const LIST_ITEM = `jsonb_build_object(
   'enqueued_at', d.enqueued_at, 'resolution', d.resolution, 'reviewed_by', d.reviewed_by,
   'reviewed_at', d.reviewed_at, 'replay_job_id', d.replay_job_id)`;
 
-function parseContract<S extends z.ZodType>(schema: S, value: unknown, code: string): z.infer<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw badRequest(code, "request does not match the contract", r.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })));
-  }
-  return r.data;
-}
-
 export async function listDlq(db: Queryable, query: DlqListQuery): Promise<DlqPage> {
-  const q = parseContract(DlqListQuery, query, "dlq.invalid_query");
+  const q = parseWith(DlqListQuery, query, "dlq.invalid_query");
   const cur = q.after ? decodeCursor(q.after) : null;
   const { rows } = await db.query<{ item: DlqListItem; id: string; cursor_ts: string }>(
     `select ${LIST_ITEM} as item, d.id, d.enqueued_at::text as cursor_ts
@@ -180,7 +172,7 @@ export async function fixDlq(db: Queryable, id: string, reviewer: string, input:
 }
 
 export async function replayDlqBulk(db: Queryable, body: BulkReplayBody): Promise<BulkReplayResult> {
-  const b = parseContract(BulkReplayBody, body, "dlq.invalid_filter");
+  const b = parseWith(BulkReplayBody, body, "dlq.invalid_filter");
   const { rows } = await db.query<{ r: BulkReplayResult }>(`select public.actp_dlq_replay_bulk($1::jsonb, $2, $3) as r`, [
     JSON.stringify(b.filter),
     b.reviewer,

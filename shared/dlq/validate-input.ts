@@ -12,7 +12,7 @@ export function validateAgentInput(agentSlug: string, inputSchema: Record<string
     throw new ActpError(
       "dlq.unvalidatable_input",
       `agent "${agentSlug}" has an input schema that cannot be checked (${err instanceof Error ? err.message : String(err)}); fix the agent's registration first`,
-      422,
+      { cause: err },
     );
   }
   if (issues.length > 0) {

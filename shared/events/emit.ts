@@ -21,9 +21,9 @@ export function validateEvents(input: readonly unknown[]): ValidEvent[] {
   if (r.success) return r.data;
   if (r.code === "events.unknown_type") {
     const suggestions = [...new Set(input.flatMap((e) => suggestionsFor(e)))];
-    throw new ActpError(r.code, r.message, 400, { did_you_mean: suggestions, issues: issueList(r.issues) });
+    throw new ActpError(r.code, r.message, { details: { did_you_mean: suggestions, issues: issueList(r.issues) } });
   }
-  throw new ActpError(r.code, r.message, 400, { issues: issueList(r.issues) });
+  throw new ActpError(r.code, r.message, { details: { issues: issueList(r.issues) } });
 }
 
 function suggestionsFor(e: unknown): string[] {

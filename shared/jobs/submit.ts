@@ -3,8 +3,8 @@
 // (agent exists and is enabled, pg-boss job, actp record, job.received) is one SQL call.
 import type { Queryable } from "../db/types.ts";
 import { SubmitOptionsSchema, type SubmitOptions, type SubmitResponse } from "./contracts.ts";
-import { JOBS_ERROR_STATUS, rethrowJobsError } from "./errors.ts";
-import { ActpError, badRequest } from "../errors.ts";
+import { rethrowJobsError } from "./errors.ts";
+import { ActpError, badRequest, zodIssues } from "../errors.ts";
 import { agentForSubmit, submit } from "./plans.ts";
 import { assertValidInput } from "./validate.ts";
 
@@ -16,17 +16,13 @@ export async function submitJob(db: Queryable, agent: string, input: unknown, op
 /** Submits a job: {id, status, warning?}; warning says why it may not run soon (no live worker serves the agent). */
 export async function enqueueJob(db: Queryable, agent: string, input: unknown, options: SubmitOptions = {}): Promise<SubmitResponse> {
   const parsed = SubmitOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw badRequest("jobs.invalid_options", "options do not match the contract", {
-      issues: parsed.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })),
-    });
-  }
+  if (!parsed.success) throw badRequest("jobs.invalid_options", "options do not match the contract", { issues: zodIssues(parsed.error) });
   const def = await agentForSubmit(db, agent);
   // Unknown and disabled agents are refused by the SQL function too; answering here avoids
   // validating input against a schema that does not exist.
-  if (!def) throw new ActpError("jobs.agent_not_found", `no agent "${agent}" is registered`, JOBS_ERROR_STATUS["jobs.agent_not_found"]);
+  if (!def) throw new ActpError("jobs.agent_not_found", `no agent "${agent}" is registered`);
   if (!def.enabled) {
-    throw new ActpError("jobs.agent_disabled", `agent "${agent}" is disabled; enable it before submitting jobs`, JOBS_ERROR_STATUS["jobs.agent_disabled"]);
+    throw new ActpError("jobs.agent_disabled", `agent "${agent}" is disabled; enable it before submitting jobs`);
   }
   assertValidInput(agent, def.input_schema, input);
   try {

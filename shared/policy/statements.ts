@@ -2,7 +2,7 @@
 // The worker SDK (ctx.tool, ctx.llm), the `policy` function and the CLI call these; nothing else
 // writes policy SQL. Postgres errors raised with our codes come back as ActpError.
 import type { Queryable } from "../db/types.ts";
-import { badRequest, fromPgError, notFound } from "../errors.ts";
+import { badRequest, fromPgError, notFound, parseWith } from "../errors.ts";
 import { canonicalizeUrl } from "../net/allowlist.ts";
 import {
   Approval,
@@ -34,14 +34,6 @@ async function run<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, code: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw badRequest(code, "input does not match the contract", r.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })));
-  }
-  return r.data;
-}
-
 /**
  * The guardrail's question, answered in ONE round trip: every applicable policy is evaluated and,
  * when allowed, the estimate is reserved and rate-limit slots taken, atomically. The target URL is
@@ -50,7 +42,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, code: string): z.
  * without a round trip. Malformed input throws ActpError (400).
  */
 export async function checkPolicy(db: Queryable, req: PolicyCheckRequest): Promise<PolicyDecision> {
-  const r = parse(PolicyCheckRequest, req, "policy.invalid_check");
+  const r = parseWith(PolicyCheckRequest, req, "policy.invalid_check");
   let target: string | null = null;
   if (r.target_url != null) {
     const url = canonicalizeUrl(r.target_url);
@@ -72,7 +64,7 @@ export async function checkPolicy(db: Queryable, req: PolicyCheckRequest): Promi
  * is written in either case.
  */
 export async function settlePolicy(db: Queryable, reservationId: string, actualCostUsd: number): Promise<SettleResult> {
-  const { reservation_id, actual_cost_usd } = parse(
+  const { reservation_id, actual_cost_usd } = parseWith(
     SettleRequest,
     { reservation_id: reservationId, actual_cost_usd: actualCostUsd },
     "policy.invalid_settle",
@@ -86,7 +78,7 @@ export async function settlePolicy(db: Queryable, reservationId: string, actualC
 // Policies -----------------------------------------------------------------------------------------
 
 export async function listPolicies(db: Queryable, q: z.input<typeof PolicyListQuery> = {}): Promise<Policy[]> {
-  const f = parse(PolicyListQuery, q, "policy.invalid_query");
+  const f = parseWith(PolicyListQuery, q, "policy.invalid_query");
   const { rows } = await run(() =>
     db.query<Policy>(
       `select ${POLICY_COLUMNS} from public.actp_policies
@@ -105,7 +97,7 @@ export async function getPolicy(db: Queryable, id: string): Promise<Policy> {
 }
 
 export async function createPolicy(db: Queryable, input: z.input<typeof PolicyInput>): Promise<Policy> {
-  const p = parse(PolicyInput, input, "policy.invalid_policy");
+  const p = parseWith(PolicyInput, input, "policy.invalid_policy");
   const { rows } = await run(() =>
     db.query<Policy>(
       `insert into public.actp_policies (scope, policy_type, config, description, enabled, allow_unknown)
@@ -118,14 +110,14 @@ export async function createPolicy(db: Queryable, input: z.input<typeof PolicyIn
 
 /** Validates a new config against the stored policy type; run it inside one transaction. */
 export async function updatePolicy(db: Queryable, id: string, patch: z.input<typeof PolicyPatch>): Promise<Policy> {
-  const p = parse(PolicyPatch, patch, "policy.invalid_patch");
+  const p = parseWith(PolicyPatch, patch, "policy.invalid_patch");
   let config: string | null = null;
   if (p.config !== undefined) {
     const { rows } = await run(() =>
       db.query<{ policy_type: keyof typeof CONFIG_SCHEMAS }>(`select policy_type from public.actp_policies where id = $1::uuid for update`, [id]),
     );
     if (!rows[0]) throw notFound("policy.not_found", `no policy ${id}`);
-    config = JSON.stringify(parse(CONFIG_SCHEMAS[rows[0].policy_type], p.config, "policy.invalid_config"));
+    config = JSON.stringify(parseWith(CONFIG_SCHEMAS[rows[0].policy_type], p.config, "policy.invalid_config"));
   }
   const { rows } = await run(() =>
     db.query<Policy>(
@@ -158,7 +150,7 @@ const GROUP_SQL = {
 
 /** Ledger totals grouped by any of agent, tool, run, day (the day in `tz`), with filters. */
 export async function spendTotals(db: Queryable, q: SpendQuery = {}): Promise<SpendRow[]> {
-  const f = parse(SpendQuery, q, "policy.invalid_spend_query");
+  const f = parseWith(SpendQuery, q, "policy.invalid_spend_query");
   const groups = f.group_by;
   const select = groups.map((g) => GROUP_SQL[g].select);
   const groupBy = groups.map((g) => GROUP_SQL[g].group);
@@ -181,7 +173,7 @@ export async function spendTotals(db: Queryable, q: SpendQuery = {}): Promise<Sp
 // Approvals -----------------------------------------------------------------------------------------
 
 export async function listApprovals(db: Queryable, q: ApprovalQuery = {}): Promise<Approval[]> {
-  const f = parse(ApprovalQuery, q, "policy.invalid_approval_query");
+  const f = parseWith(ApprovalQuery, q, "policy.invalid_approval_query");
   const { rows } = await run(() =>
     db.query<Approval>(
       `select ${APPROVAL_COLUMNS} from public.actp_policy_approvals

@@ -64,7 +64,7 @@ export function register(program: Command): void {
       try {
         const slug = slugArg(raw);
         const a = await withDb((db) => getAgent(db, slug));
-        if (!a) throw new ActpError("agents.not_found", `no agent "${slug}"`, 404);
+        if (!a) throw new ActpError("agents.not_found", `no agent "${slug}"`);
         if (opts.json) return print(a);
         const policy = Object.entries(a.model_policy).map(([k, v]) => `${k}=${String(v)}`).join(", ");
         console.log(
@@ -98,7 +98,7 @@ export function register(program: Command): void {
         const q = AgentVersionsQuery.safeParse({ limit: opts.limit, before: opts.before });
         if (!q.success) throw new ActpError("agents.invalid_query", q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
         const page = await withDb((db) => listAgentVersions(db, slug, q.data));
-        if (!page) throw new ActpError("agents.not_found", `no agent "${slug}"`, 404);
+        if (!page) throw new ActpError("agents.not_found", `no agent "${slug}"`);
         if (opts.json) return print(page);
         for (const v of page.versions) console.log(`v${v.version}  ${v.deployed_at}  ${v.changelog}`);
         if (page.next_before !== null) console.log(`(more: --before ${page.next_before})`);

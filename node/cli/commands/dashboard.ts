@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       try {
         const r = Options.safeParse(raw);
-        if (!r.success) throw new ActpError("cli.invalid_options", r.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join("; "), 400);
+        if (!r.success) throw new ActpError("cli.invalid_options", r.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join("; "));
         const out = resolve(r.data.out);
         const files = await writeDashboard(out, { apiUrl: r.data.apiUrl, anonKey: r.data.anonKey, auth: r.data.auth });
         console.log(`wrote ${files.join(", ")} to ${out}`);

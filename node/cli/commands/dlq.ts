@@ -5,7 +5,8 @@ import type { Command } from "commander";
 import { BulkReplayBody, DlqId, DlqListQuery } from "../../../shared/dlq/contracts.ts";
 import { discardDlq, fixDlq, getDlqItem, listDlq, replayDlq, replayDlqBulk } from "../../../shared/dlq/queries.ts";
 import { renderBulk, renderDlqItem, renderDlqList, renderReview } from "../../../shared/dlq/render.ts";
-import { ActpError } from "../../../shared/errors.ts";
+import { ActpError, zodIssues, zodIssuesLine, type ErrorCode } from "../../../shared/errors.ts";
+import type { z } from "zod";
 import { fail, inTransaction, operator } from "../db.ts";
 
 const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
@@ -16,9 +17,8 @@ function idArg(raw: string): string {
   return r.data;
 }
 
-function issues(code: string, r: { error: { issues: { path: PropertyKey[]; message: string }[] } }): ActpError {
-  const text = r.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`).join("; ");
-  return new ActpError(code, text);
+function issues(code: ErrorCode, r: { error: z.ZodError }): ActpError {
+  return new ActpError(code, zodIssuesLine(r.error), { details: zodIssues(r.error) });
 }
 
 async function readInput(opts: { input?: string; inputFile?: string }): Promise<unknown> {

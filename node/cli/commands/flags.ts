@@ -3,7 +3,7 @@
 // the same contracts and statements as the `feature-flags` function.
 import type { Command } from "commander";
 import type { Database } from "../../../shared/db/types.ts";
-import { ActpError, notFound } from "../../../shared/errors.ts";
+import { ActpError, notFound, parseWith } from "../../../shared/errors.ts";
 import { fail, withDb } from "../db.ts";
 import { CreateFlagInput, FlagContext, FlagKey, UpdateFlagInput, type FeatureFlag } from "../../../shared/flags/contracts.ts";
 import { createFlag, deleteFlag, evaluateFlagsInDb, getFlag, listFlags, updateFlag } from "../../../shared/flags/queries.ts";
@@ -18,16 +18,8 @@ async function run(fn: (db: Database) => Promise<unknown>): Promise<void> {
   }
 }
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, code: string): z.infer<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw new ActpError(code, "invalid input", 400, r.error.issues.map((i) => ({ path: i.path, message: i.message })));
-  }
-  return r.data;
-}
-
 const pct = (raw: string) => (/^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw);
-const keyArg = (raw: string) => parse(FlagKey, raw, "flags.invalid_key");
+const keyArg = (raw: string) => parseWith(FlagKey, raw, "flags.invalid_key");
 const found = (key: string, flag: FeatureFlag | null) => {
   if (!flag) throw notFound("flags.not_found", `no flag "${key}"`);
   return { flag };
@@ -75,13 +67,13 @@ export function register(program: Command): void {
     .action((key: string) => run(async (db) => found(key, await getFlag(db, keyArg(key)))));
 
   flagOptions(flags.command("create <key>").description("create a flag (disabled, 0% unless told)")).action((key: string, opts: FlagOpts) =>
-    run(async (db) => ({ flag: await createFlag(db, parse(CreateFlagInput, { flag_key: key, ...fields(opts) }, "validation.failed")) })),
+    run(async (db) => ({ flag: await createFlag(db, parseWith(CreateFlagInput, { flag_key: key, ...fields(opts) }, "validation.failed")) })),
   );
 
   flagOptions(flags.command("set <key>").description("change a flag's fields"))
     .option("--no-expires", "clear the expiry")
     .action((key: string, opts: FlagOpts) =>
-      run(async (db) => found(key, await updateFlag(db, keyArg(key), parse(UpdateFlagInput, fields(opts), "validation.failed")))),
+      run(async (db) => found(key, await updateFlag(db, keyArg(key), parseWith(UpdateFlagInput, fields(opts), "validation.failed")))),
     );
 
   flags
@@ -104,7 +96,7 @@ export function register(program: Command): void {
           throw new ActpError("flags.invalid_context", "--context is not JSON");
         }
         const base = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? raw : { "": raw };
-        const ctx = parse(FlagContext, { ...base, ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.user ? { user: opts.user } : {}) }, "flags.invalid_context");
+        const ctx = parseWith(FlagContext, { ...base, ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.user ? { user: opts.user } : {}) }, "flags.invalid_context");
         return (await evaluateFlagsInDb(db, [keyArg(key)], ctx))[0];
       }),
     );

@@ -9,7 +9,7 @@ import {
   type Capability,
   type ModelPolicy,
 } from "../../../shared/agents/contracts.ts";
-import { ActpError } from "../../../shared/errors.ts";
+import { ActpError, zodIssues, zodIssuesLine } from "../../../shared/errors.ts";
 
 /**
  * How often and how soon a failed job runs again (pg-boss's retryLimit, retryDelay, retryBackoff,
@@ -124,10 +124,7 @@ export function toRegistration(input: AgentRegistrationInput): AgentRegistration
     const slug = typeof input.slug === "string" ? input.slug : "?";
     throw new ActpError(
       "agents.invalid_definition",
-      `agent "${slug}": ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
-      400,
-      r.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })),
-    );
+      `agent "${slug}": ${zodIssuesLine(r.error)}`, { details: zodIssues(r.error) });
   }
   const d = r.data;
   const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -19,7 +19,7 @@ export async function syncAgents(db: Queryable, agents: readonly AnyAgentDefinit
     const other = bySlug.get(agent.slug);
     // The same definition exported twice is harmless; two different agents under one slug are not.
     if (other && other !== agent) {
-      throw new ActpError("agents.conflict", `two different agents are defined with the slug "${agent.slug}"`, 409);
+      throw new ActpError("agents.conflict", `two different agents are defined with the slug "${agent.slug}"`);
     }
     bySlug.set(agent.slug, agent);
   }

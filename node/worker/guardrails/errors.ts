@@ -9,11 +9,8 @@ export class ToolDeniedError extends ActpError {
   readonly retry_after: number | null;
   readonly policy_id: string | null;
   constructor(tool: string, reason: string, retryAfter: number | null, policyId: string | null) {
-    super("tool.denied", `call to ${tool} denied by policy: ${reason}`, 403, {
-      tool,
-      reason,
-      retry_after: retryAfter,
-      policy_id: policyId,
+    super("tool.denied", `call to ${tool} denied by policy: ${reason}`, {
+      details: { tool, reason, retry_after: retryAfter, policy_id: policyId },
     });
     this.name = "ToolDeniedError";
     this.tool = tool;
@@ -30,10 +27,8 @@ export class CircuitOpenError extends ActpError {
   readonly fallback_tool: string | null;
   constructor(tool: string, retryAfter: number, fallbackTool: string | null) {
     const hint = fallbackTool ? ` (fallback ${fallbackTool} configured, but the caller supplied no function for it)` : "";
-    super("tool.circuit_open", `circuit of ${tool} is open; retry in ${retryAfter}s${hint}`, 503, {
-      tool,
-      retry_after: retryAfter,
-      fallback_tool: fallbackTool,
+    super("tool.circuit_open", `circuit of ${tool} is open; retry in ${retryAfter}s${hint}`, {
+      details: { tool, retry_after: retryAfter, fallback_tool: fallbackTool },
     });
     this.name = "CircuitOpenError";
     this.tool = tool;
@@ -46,7 +41,7 @@ export class ToolTimeoutError extends ActpError {
   readonly tool: string;
   readonly timeout_ms: number;
   constructor(tool: string, timeoutMs: number) {
-    super("tool.timeout", `call to ${tool} did not finish within ${timeoutMs} ms`, 504, { tool, timeout_ms: timeoutMs });
+    super("tool.timeout", `call to ${tool} did not finish within ${timeoutMs} ms`, { details: { tool, timeout_ms: timeoutMs } });
     this.name = "ToolTimeoutError";
     this.tool = tool;
     this.timeout_ms = timeoutMs;
@@ -56,7 +51,7 @@ export class ToolTimeoutError extends ActpError {
 /** Bad input to ctx.tool itself (tool name, options, arguments that are not JSON). Nothing was called. */
 export class ToolInputError extends ActpError {
   constructor(message: string, details?: unknown) {
-    super("tool.invalid_input", message, 400, details);
+    super("tool.invalid_input", message, { details });
     this.name = "ToolInputError";
   }
 }
@@ -67,8 +62,7 @@ export class LlmNotConfiguredError extends ActpError {
     super(
       "llm.not_configured",
       "no Anthropic API key (ANTHROPIC_API_KEY) and no base URL (ANTHROPIC_BASE_URL): ctx.llm cannot call a model",
-      503,
-      details,
+      { details },
     );
     this.name = "LlmNotConfiguredError";
   }
@@ -88,10 +82,8 @@ export class LlmUnavailableError extends ActpError {
   readonly task_type: string;
   readonly attempts: LlmAttempt[];
   constructor(taskType: string, attempts: LlmAttempt[], skipped: unknown[]) {
-    super("llm.unavailable", `no model could serve task type ${taskType} (${attempts.length} attempted, ${skipped.length} skipped by the route)`, 503, {
-      task_type: taskType,
-      attempts,
-      skipped,
+    super("llm.unavailable", `no model could serve task type ${taskType} (${attempts.length} attempted, ${skipped.length} skipped by the route)`, {
+      details: { task_type: taskType, attempts, skipped },
     });
     this.name = "LlmUnavailableError";
     this.task_type = taskType;

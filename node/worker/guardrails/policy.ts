@@ -6,7 +6,7 @@
 // Events are validated against the registry here, before anything is sent, as emit() does; the
 // SQL functions (migrations/20261124000024_tool_calls.sql) write them as given.
 import type { Queryable } from "../../../shared/db/types.ts";
-import { badRequest, fromPgError } from "../../../shared/errors.ts";
+import { badRequest, fromPgError, parseWith } from "../../../shared/errors.ts";
 import { emit, validateEvents } from "../../../shared/events/emit.ts";
 import type { EventInput, ValidEvent } from "../../../shared/events/registry.ts";
 import { canonicalizeUrl } from "../../../shared/net/allowlist.ts";
@@ -23,14 +23,6 @@ import { deniedEvent, type DenialFacts } from "./events.ts";
 export type BeginResult =
   | { allowed: true; reservation_id: string; expires_at: string; approval_id: string | null; started: boolean; circuit_state: CircuitState }
   | (PolicyDenied & { started: false; circuit_state: null });
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, code: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw badRequest(code, "input does not match the contract", r.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })));
-  }
-  return r.data;
-}
 
 async function run<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -66,7 +58,7 @@ function validateBeginEvents(started: EventInput, r: z.output<typeof PolicyCheck
  * written without asking the policy service. Malformed input throws ActpError (400), writing nothing.
  */
 export async function beginToolCall(db: Queryable, req: PolicyCheckRequest, started: EventInput): Promise<BeginResult> {
-  const r = parse(PolicyCheckRequest, req, "policy.invalid_check");
+  const r = parseWith(PolicyCheckRequest, req, "policy.invalid_check");
   let target: string | null = null;
   let host: string | null = null;
   const url = r.target_url == null ? null : canonicalizeUrl(r.target_url);
@@ -95,7 +87,7 @@ export async function beginToolCall(db: Queryable, req: PolicyCheckRequest, star
  * settled: policy.reservation.conflict (409); nothing is written in either case.
  */
 export async function endToolCall(db: Queryable, reservationId: string, actualCostUsd: number, closing: EventInput): Promise<SettleResult> {
-  const s = parse(SettleRequest, { reservation_id: reservationId, actual_cost_usd: actualCostUsd }, "policy.invalid_settle");
+  const s = parseWith(SettleRequest, { reservation_id: reservationId, actual_cost_usd: actualCostUsd }, "policy.invalid_settle");
   const event = validateEvents([closing])[0]!;
   const { rows } = await run(() =>
     db.query<{ r: SettleResult }>(`select public.actp_tool_call_end($1::uuid, $2::numeric, $3::jsonb) as r`, [

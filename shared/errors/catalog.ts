@@ -1,0 +1,211 @@
+// Every error code actp raises, declared once: its HTTP status and what it means. TypeScript takes
+// ErrorCode from here (an undeclared code is a type error), scripts/gen-error-codes.ts writes the rows
+// into actp_error_codes, and plpgsql raises through actp_raise(code, message), which refuses a code
+// that is not in that table. The status of an error is looked up here, never guessed from its name.
+//
+// To add a code: add a row below (component.reason, lowercase), run `npm run gen:error-codes`, and
+// rename the new migration it writes into your timestamp range (keep the `_error_codes` suffix).
+// Removing or renaming a code that has shipped is a breaking change for callers that switch on it.
+
+export interface ErrorSpec {
+  /** The HTTP status an API answers with. */
+  readonly status: number;
+  /** What happened, for the API reference and for people reading a DLQ entry. */
+  readonly description: string;
+  /** The CLI's exit status when a command fails with this code (default: from the HTTP status). */
+  readonly exit?: number;
+}
+
+const spec = (status: number, description: string, exit?: number): ErrorSpec =>
+  exit === undefined ? { status, description } : { status, description, exit };
+
+export const ERROR_CODES = {
+  // platform
+  internal: spec(500, "an unexpected error; the server logged it and the caller gets no internals"),
+  "actp.append_only": spec(409, "an append-only table (events, DLQ records, versions) refused an update or delete"),
+  "actp.invalid_access": spec(400, "actp_secure_table was given an access mode other than 'read' or 'none'"),
+  "actp.unknown_error_code": spec(500, "actp_raise was asked to raise a code that is not in the error catalog (a bug in actp)"),
+  "validation.failed": spec(400, "the request does not match its contract; details lists zod's issues"),
+
+  // HTTP and auth
+  "http.invalid_json": spec(400, "the request body is empty or not valid UTF-8 JSON"),
+  "http.payload_too_large": spec(413, "the request body is larger than 1 MiB"),
+  "http.not_found": spec(404, "no route for this method and path"),
+  "http.error": spec(400, "a malformed request rejected before it reached a route"),
+  "auth.unauthorized": spec(401, "no bearer token, or one that is invalid or expired"),
+  "auth.forbidden": spec(403, "the caller's role may not do this (see \"Who may do what\")"),
+  "gateway.function_not_found": spec(404, "the local gateway has no function of that name"),
+
+  // database errors without a code of ours (fromPgError)
+  "db.raised": spec(400, "plpgsql raised P0001 without an actp code"),
+  "db.unique_violation": spec(409, "a unique constraint refused the write"),
+  "db.foreign_key_violation": spec(400, "a foreign key refused the write (the referenced row does not exist)"),
+  "db.check_violation": spec(400, "a check constraint refused the write"),
+  "db.not_null_violation": spec(400, "a required column was null"),
+  "db.invalid_value": spec(400, "a value Postgres cannot convert (a malformed UUID, number or timestamp)"),
+
+  // events (§4.5)
+  "events.unknown_type": spec(400, "the event type is not in the registry; details suggests the nearest"),
+  "events.invalid_event": spec(400, "the event or its payload does not match the registry's schema"),
+  "events.invalid_batch": spec(400, "a batch is not an array, is empty or has more than 1000 events"),
+  "events.invalid_query": spec(400, "an event query parameter is invalid"),
+
+  // agents (§4.1)
+  "agents.not_found": spec(404, "no agent with this slug"),
+  "agents.conflict": spec(409, "two different agents are defined with the same slug"),
+  "agents.invalid_definition": spec(400, "an agent definition is malformed (slug, schema, capabilities, handler)"),
+  "agents.invalid_changelog": spec(400, "a changelog is empty or longer than 5000 characters"),
+  "agents.invalid_request": spec(400, "an agents request is malformed"),
+  "agents.invalid_query": spec(400, "an agents query parameter is invalid"),
+  "agents.invalid_slug": spec(400, "not an agent slug (^[a-z][a-z0-9_-]{0,62}$)"),
+
+  // jobs and the worker (§4.13)
+  "jobs.invalid_id": spec(400, "a job id is not a UUID"),
+  "jobs.invalid_input": spec(400, "the job input does not match the agent's input schema"),
+  "jobs.invalid_options": spec(400, "job options are malformed"),
+  "jobs.agent_not_found": spec(404, "no registered agent of that slug"),
+  "jobs.agent_disabled": spec(409, "the agent is disabled; enable it before submitting jobs"),
+  "jobs.job_not_found": spec(404, "no job with this id"),
+  "jobs.not_cancellable": spec(409, "the job has already finished"),
+  "jobs.duplicate": spec(409, "a job with this singleton key already exists in its slot"),
+  "jobs.queue_unavailable": spec(503, "pg-boss is not installed in this database yet; start a worker once"),
+  "jobs.replay_source_not_found": spec(404, "the job to replay does not exist"),
+  "jobs.replay_step_not_found": spec(404, "the job to replay has no step of that name"),
+  "jobs.timed_out": spec(504, "a job attempt ran past its timeout"),
+  "jobs.aborted": spec(409, "the job was cancelled, or its claim released, while it ran"),
+  "jobs.duplicate_step": spec(400, "a step name was used twice in one run"),
+  "jobs.non_retriable": spec(400, "the agent threw NonRetriableError: the job goes to the DLQ without another attempt"),
+  "jobs.retry_after": spec(503, "the agent threw RetryAfterError: the job runs again at the time it named"),
+
+  // L0 scratchpad (§4.6)
+  "scratchpad.invalid_value": spec(400, "a scratchpad value is not JSON-serializable"),
+  "scratchpad.limit_exceeded": spec(413, "the scratchpad of a job is over its size limit"),
+  "scratchpad.released": spec(409, "the scratchpad was used after its job finished"),
+
+  // DLQ and review (§4.11)
+  "dlq.not_found": spec(404, "no DLQ item with this id"),
+  "dlq.conflict": spec(409, "the DLQ item was already resolved"),
+  "dlq.immutable": spec(409, "the dead-lettered record of a DLQ item cannot be changed"),
+  "dlq.input_required": spec(400, "a manual fix needs the corrected input"),
+  "dlq.invalid_input": spec(400, "the corrected input does not match the agent's input schema"),
+  "dlq.unvalidatable_input": spec(422, "the agent's registered input schema cannot be checked"),
+  "dlq.invalid_id": spec(400, "a DLQ item id is not a UUID"),
+  "dlq.invalid_filter": spec(400, "a bulk filter is malformed"),
+  "dlq.invalid_query": spec(400, "a DLQ query parameter is invalid"),
+  "dlq.invalid_cursor": spec(400, "a DLQ page cursor is malformed"),
+  "dlq.invalid_request": spec(400, "a DLQ request is malformed"),
+  "dlq.invalid_note": spec(400, "a review note is empty or longer than 2000 characters"),
+  "dlq.invalid_reviewer": spec(400, "a reviewer name is longer than 200 characters"),
+  "dlq.reviewer_required": spec(400, "a review action needs the reviewer who takes it"),
+
+  // replay and forensics (§4.14)
+  "forensics.not_found": spec(404, "no job with this id"),
+  "forensics.conflict": spec(409, "the job is still running; replay it once it has finished"),
+  "forensics.unknown_step": spec(400, "the job has no step of that name or number"),
+  "forensics.step_not_reusable": spec(409, "earlier steps did not complete, so the run cannot restart from this step"),
+  "forensics.invalid_requester": spec(400, "requested_by is longer than 200 characters"),
+  "forensics.invalid_job_id": spec(400, "a job id is not a UUID"),
+  "forensics.invalid_step": spec(400, "not a step name or a 1-based step number"),
+  "forensics.invalid_query": spec(400, "a forensics query parameter is invalid"),
+  "forensics.invalid_request": spec(400, "a replay request is malformed"),
+
+  // policy service (§4.2)
+  "policy.not_found": spec(404, "no policy with this id"),
+  "policy.invalid_id": spec(400, "a policy or approval id is not a UUID"),
+  "policy.invalid_policy": spec(400, "a policy or its config does not match its type's shape"),
+  "policy.invalid_patch": spec(400, "a policy update is malformed"),
+  "policy.invalid_config": spec(400, "a policy config is not valid JSON"),
+  "policy.invalid_query": spec(400, "a policy query parameter is invalid"),
+  "policy.invalid_spend_query": spec(400, "a spend query parameter is invalid"),
+  "policy.invalid_approval_query": spec(400, "an approvals query parameter is invalid"),
+  "policy.invalid_check": spec(400, "a policy check request is malformed"),
+  "policy.invalid_settle": spec(400, "a settle request is malformed"),
+  "policy.invalid_agent": spec(400, "agent_slug is not a registered agent slug"),
+  "policy.invalid_tool": spec(400, "tool_name is not a valid tool name"),
+  "policy.invalid_action_type": spec(400, "action_type is not a valid action type"),
+  "policy.invalid_cost": spec(400, "a cost is not a number between 0 and 1e9"),
+  "policy.invalid_args_hash": spec(400, "args_hash is not 1 to 200 characters"),
+  "policy.invalid_reservation": spec(400, "reservation_id is missing"),
+  "policy.invalid_decision": spec(400, "an approval decision or its decider is malformed"),
+  "policy.isolation": spec(500, "actp_policy_check ran under an isolation level other than READ COMMITTED"),
+  "policy.reservation.not_found": spec(404, "no budget reservation with this id"),
+  "policy.reservation.conflict": spec(409, "the reservation was already settled"),
+  "policy.approval.not_found": spec(404, "no approval with this id"),
+  "policy.approval.conflict": spec(409, "the approval was already decided"),
+
+  // tool and model calls (ctx.tool, ctx.llm)
+  "tool.denied": spec(403, "the policy service denied the call; details has the reason and retry_after"),
+  "tool.circuit_open": spec(503, "the tool's circuit breaker is open and no fallback took the call"),
+  "tool.timeout": spec(504, "the tool call did not finish within its timeout"),
+  "tool.rate_limited": spec(429, "the tool answered that it is rate limited"),
+  "tool.unavailable": spec(503, "the tool could not be reached"),
+  "tool.invalid_input": spec(400, "bad input to ctx.tool itself (name, options, arguments that are not JSON)"),
+  "tool.invalid_event": spec(400, "a tool-call event recorded by the database is malformed"),
+  "llm.not_configured": spec(503, "no ANTHROPIC_API_KEY and no ANTHROPIC_BASE_URL: ctx.llm cannot call a model"),
+  "llm.unavailable": spec(503, "no model of the route could serve the task type"),
+
+  // circuit breakers (§4.12)
+  "circuits.not_found": spec(404, "no circuit for this tool"),
+  "circuits.invalid_tool": spec(400, "not a valid tool name"),
+  "circuits.invalid_outcome": spec(400, "a recorded outcome is not true or false"),
+  "circuits.invalid_duration": spec(400, "a force-open duration is not a positive number of seconds"),
+
+  // model routing (§4.3)
+  "model_router.not_found": spec(404, "no route with this id"),
+  "model_router.invalid_id": spec(400, "a route id is not a UUID"),
+  "model_router.invalid_task_type": spec(400, "not a valid task type"),
+  "model_router.unknown_task_type": spec(400, "no route serves this task type"),
+  "model_router.invalid_budget": spec(400, "a budget is not a non-negative number"),
+  "model_router.invalid_context_length": spec(400, "a context length is not a positive integer"),
+
+  // feature flags (§4.4)
+  "flags.not_found": spec(404, "no flag with this key"),
+  "flags.conflict": spec(409, "a flag with this key already exists"),
+  "flags.invalid_key": spec(400, "not a valid flag key"),
+  "flags.invalid_context": spec(400, "an evaluation context is not a JSON object"),
+
+  // context assembly (ctx.context, the context function)
+  "context.invalid_request": spec(400, "a context assembly request does not match its contract"),
+  "context.invalid_agent": spec(400, "not an agent slug"),
+  "context.profile_not_found": spec(404, "the agent has no context profile of its own (the defaults apply)"),
+  "context.budget_too_small": spec(400, "the system prompt and the task alone need more tokens than the budget"),
+  "context.duplicate_item": spec(400, "an item appears twice in one layer"),
+  "context.invalid_slot": spec(400, "an item names a slot its layer does not have"),
+
+  // research evidence (§4.15)
+  "research.invalid_evidence_id": spec(400, "an evidence id is not a UUID"),
+  "research.evidence_not_found": spec(404, "no evidence with this id"),
+
+  // the command line (exit statuses: README "Errors")
+  "cli.usage": spec(400, "an unknown command or option, or a missing argument", 2),
+  "cli.invalid_json": spec(400, "an option that takes JSON was given something else", 2),
+  "cli.invalid_options": spec(400, "an option's value is malformed", 2),
+  "cli.db_unreachable": spec(503, "no database answered at the URL the command resolved", 3),
+  "cli.module_not_found": spec(404, "the agent module given to `actp worker` does not exist or cannot be loaded", 4),
+  "cli.no_agents": spec(400, "the agent module exports no agent made with defineAgent", 1),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The shape of a code: lowercase segments joined by dots (a single segment only for `internal`). */
+export const ERROR_CODE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
+
+export const errorCodes = Object.keys(ERROR_CODES).sort() as ErrorCode[];
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
+
+export function errorSpec(code: ErrorCode): ErrorSpec {
+  return ERROR_CODES[code];
+}
+
+/** The CLI exit status of a code: its own, else 4 for 404, 5 for 409, 3 for 503 from the database, 1 otherwise. */
+export function exitStatusFor(code: string): number {
+  if (!isErrorCode(code)) return 1;
+  const s: ErrorSpec = ERROR_CODES[code];
+  if (s.exit !== undefined) return s.exit;
+  if (s.status === 404) return 4;
+  if (s.status === 409) return 5;
+  return 1;
+}
