@@ -13,6 +13,7 @@ import { verifyBearer, bearerToken } from "../../shared/auth/jwt.ts";
 import type { JwtClaims } from "../../shared/db/types.ts";
 import { callerOf, canAct, canRead, actorOf, type Caller } from "../../shared/auth/roles.ts";
 import { runtime } from "./runtime.ts";
+import { functionDoc, openApiDocument, registerFunctionDoc } from "./openapi.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -25,8 +26,19 @@ const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
 
 export type FnEnv = { Variables: { claims: JwtClaims } };
 
-export function createFunctionApp(name: string): Hono<FnEnv> {
+export interface FunctionMeta {
+  /** A title for the function's OpenAPI document ("actp <name>" by default). */
+  title?: string;
+  /** What the function is for, and who may call what; the first paragraph of its API reference. */
+  description?: string;
+}
+
+export function createFunctionApp(name: string, meta: FunctionMeta = {}): Hono<FnEnv> {
   const app = new Hono<FnEnv>().basePath(`/${name}`);
+  registerFunctionDoc(app, { name, title: meta.title ?? `actp ${name}`, description: meta.description ?? "" });
+  // Registered before any middleware the function adds, so the document needs no role: it is the
+  // routes' contracts, no data. Built per request because routes are declared after this line.
+  app.get("/openapi.json", (c) => c.json(openApiDocument(functionDoc(app)!)));
   app.use(
     "*",
     cors({
@@ -54,6 +66,8 @@ export function createFunctionApp(name: string): Hono<FnEnv> {
 
 /** Resolves the caller's claims from the bearer token; 401 when there is none or it is invalid. */
 export const authenticate: MiddlewareHandler<FnEnv> = async (c, next) => {
+  // A route may be reached through an app-wide authenticate and its own: verify once.
+  if (c.get("claims")) return next();
   const rt = runtime();
   const header = c.req.header("authorization");
   const token = bearerToken(header);

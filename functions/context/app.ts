@@ -2,7 +2,8 @@
 // under a token budget and answers the AgentContextPacket with its manifest; readers (service role,
 // operators, viewers) may assemble, since it only reads. Layer priorities per agent are stored in
 // actp_context_profiles: readers see them, the service role sets them.
-import { createFunctionApp, authenticate, requireReader, requireServiceRole, jsonBody, parseWith } from "../_shared/http.ts";
+import { createFunctionApp } from "../_shared/http.ts";
+import { route } from "../_shared/routes.ts";
 import { runtime } from "../_shared/runtime.ts";
 import { env } from "../../shared/env.ts";
 import { notFound } from "../../shared/errors.ts";
@@ -14,7 +15,10 @@ import { renderContext } from "../../shared/context/render.ts";
 import { getProfile, upsertProfile } from "../../shared/context/statements.ts";
 import { z } from "zod";
 
-export const app = createFunctionApp("context");
+export const app = createFunctionApp("context", {
+  title: "actp context",
+  description: "The context assembler: every memory layer of an agent and job packed under a token budget (system and task never trimmed, items truncated before any is dropped), and per-agent layer priorities.",
+});
 
 const DEFAULT_COUNT_MODEL = "claude-sonnet-4-5";
 
@@ -27,23 +31,52 @@ function exactCounter(model?: string) {
 
 const AssembleBody = AssembleContextRequest.extend({ render: z.boolean().optional() });
 
-app.post("/assemble", authenticate, requireReader, async (c) => {
-  const req = await jsonBody(c, AssembleBody);
-  const { render, ...request } = req;
-  const packet = await runtime().db.asRole(c.get("claims"), (tx) => assembleContext(tx, request, { exact: exactCounter(request.model) }));
-  return c.json(render ? { ...packet, text: renderContext(packet) } : packet);
-});
+route(
+  app,
+  {
+    method: "post",
+    path: "/assemble",
+    summary: "Pack every memory layer of an agent and job under a token budget",
+    description: "Answers the packet with its manifest (tokens per layer, what was truncated or dropped and why); `render: true` adds the rendered text.",
+    access: "reader",
+    body: AssembleBody,
+    responses: { 200: { description: "the context packet" } },
+    errors: ["context.budget_too_small", "context.duplicate_item", "context.invalid_slot"],
+  },
+  async (c, { body }) => {
+    const { render, ...request } = body;
+    const packet = await runtime().db.asRole(c.get("claims"), (tx) => assembleContext(tx, request, { exact: exactCounter(request.model) }));
+    return c.json(render ? { ...packet, text: renderContext(packet) } : packet);
+  },
+);
 
-app.get("/profiles/:agent", authenticate, requireReader, async (c) => {
-  const agent = parseWith(AgentSlug, c.req.param("agent"), "context.invalid_agent");
-  const profile = await runtime().db.asRole(c.get("claims"), (tx) => getProfile(tx, agent));
-  if (!profile) throw notFound("context.profile_not_found", `no context profile for agent "${agent}" (the defaults apply)`);
-  return c.json({ profile });
-});
+const agent = { agent: AgentSlug };
+const invalid = { params: "context.invalid_agent" } as const;
 
-app.put("/profiles/:agent", authenticate, requireServiceRole, async (c) => {
-  const agent = parseWith(AgentSlug, c.req.param("agent"), "context.invalid_agent");
-  const body = await jsonBody(c, z.strictObject({ priorities: LayerPriorities }));
-  const profile = await runtime().db.asRole(c.get("claims"), (tx) => upsertProfile(tx, agent, body.priorities));
-  return c.json({ profile });
-});
+route(
+  app,
+  { method: "get", path: "/profiles/:agent", summary: "An agent's layer priorities", access: "reader", params: agent, invalid, responses: { 200: { description: "{ profile }" } }, errors: ["context.profile_not_found"] },
+  async (c, { params }) => {
+    const profile = await runtime().db.asRole(c.get("claims"), (tx) => getProfile(tx, params.agent));
+    if (!profile) throw notFound("context.profile_not_found", `no context profile for agent "${params.agent}" (the defaults apply)`);
+    return c.json({ profile });
+  },
+);
+
+route(
+  app,
+  {
+    method: "put",
+    path: "/profiles/:agent",
+    summary: "Set an agent's layer priorities",
+    access: "service_role",
+    params: agent,
+    body: z.strictObject({ priorities: LayerPriorities }),
+    invalid,
+    responses: { 200: { description: "{ profile }" } },
+  },
+  async (c, { params, body }) => {
+    const profile = await runtime().db.asRole(c.get("claims"), (tx) => upsertProfile(tx, params.agent, body.priorities));
+    return c.json({ profile });
+  },
+);

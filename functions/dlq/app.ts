@@ -1,19 +1,22 @@
 // dlq: the dead-letter queue and its human review (PRD §4.11). Reads are for readers (service role,
 // operators, viewers; RLS agrees); review actions for operators and the service role, recorded as the
-// token's identity with the body's reviewer kept as a label. Each action is one SQL function call: one transaction, idempotent, evented.
+// token's identity with the body's reviewer kept as a label. Each action is one SQL function call: one
+// transaction, idempotent, evented.
 import type { Context } from "hono";
-import { createFunctionApp, authenticate, requireOperator, requireReader, readJson, parseWith, queryParams, type FnEnv } from "../_shared/http.ts";
-import { runtime } from "../_shared/runtime.ts";
+import { createFunctionApp, type FnEnv } from "../_shared/http.ts";
+import { route } from "../_shared/routes.ts";
 import { actAsCaller } from "../_shared/act.ts";
+import { runtime } from "../_shared/runtime.ts";
 import { BulkReplayBody, DiscardBody, DlqId, DlqListQuery, FixBody, ReplayBody } from "../../shared/dlq/contracts.ts";
 import { discardDlq, fixDlq, getDlqItem, listDlq, replayDlq, replayDlqBulk } from "../../shared/dlq/queries.ts";
 
-export const app = createFunctionApp("dlq");
+export const app = createFunctionApp("dlq", {
+  title: "actp dlq",
+  description: "The dead-letter queue and its review: list and show items, replay one or many, discard, or fix the input and replay.",
+});
 
-const dlqId = (c: Context<FnEnv>) => parseWith(DlqId, c.req.param("id"), "dlq.invalid_id");
-
-/** Replay may be posted without a body; anything that is sent must still be valid JSON. */
-const optionalJson = (c: Context<FnEnv>) => (c.req.raw.body === null ? Promise.resolve({}) : readJson(c));
+const id = { id: DlqId };
+const invalid = { params: "dlq.invalid_id", query: "dlq.invalid_query", body: "dlq.invalid_request" } as const;
 
 /** Who is acting when the body does not say: the token's subject, else the role itself. */
 const actor = (c: Context<FnEnv>) => {
@@ -21,37 +24,68 @@ const actor = (c: Context<FnEnv>) => {
   return typeof claims.sub === "string" && claims.sub !== "" ? claims.sub : claims.role;
 };
 
-app.get("/", authenticate, requireReader, async (c) => {
-  const q = parseWith(DlqListQuery, queryParams(c), "dlq.invalid_query");
-  return c.json(await runtime().db.asRole(c.get("claims"), (tx) => listDlq(tx, q)));
-});
+route(
+  app,
+  { method: "get", path: "/", summary: "List DLQ items (keyset pages)", access: "reader", query: DlqListQuery, validate: false, invalid, responses: { 200: { description: "a page of items" } }, errors: ["dlq.invalid_cursor"] },
+  // listDlq validates the query with the same contract (for the CLI too).
+  async (c, { query }) => c.json(await runtime().db.asRole(c.get("claims"), (tx) => listDlq(tx, query as never))),
+);
 
-app.post("/replay", authenticate, requireOperator, async (c) => {
-  const body = parseWith(BulkReplayBody, await readJson(c), "dlq.invalid_request");
-  return c.json(await actAsCaller(c, (tx) => replayDlqBulk(tx, body)));
-});
+route(
+  app,
+  { method: "post", path: "/replay", summary: "Replay every unresolved item a filter selects", access: "operator", body: BulkReplayBody, invalid, responses: { 200: { description: "what was replayed, and what was skipped" } }, errors: ["dlq.invalid_filter"] },
+  async (c, { body }) => c.json(await actAsCaller(c, (tx) => replayDlqBulk(tx, body))),
+);
 
-app.get("/:id", authenticate, requireReader, async (c) => {
-  const id = dlqId(c);
-  return c.json(await runtime().db.asRole(c.get("claims"), (tx) => getDlqItem(tx, id)));
-});
+route(
+  app,
+  { method: "get", path: "/:id", summary: "One DLQ item, with its failure and attempts", access: "reader", params: id, invalid, responses: { 200: { description: "the item" } }, errors: ["dlq.not_found"] },
+  async (c, { params }) => c.json(await runtime().db.asRole(c.get("claims"), (tx) => getDlqItem(tx, params.id))),
+);
 
-app.post("/:id/replay", authenticate, requireOperator, async (c) => {
-  const id = dlqId(c);
-  const body = parseWith(ReplayBody, await optionalJson(c), "dlq.invalid_request");
-  const r = await actAsCaller(c, (tx) => replayDlq(tx, id, body.reviewer ?? actor(c), body.note));
-  return c.json(r, r.already_resolved ? 200 : 201);
-});
+route(
+  app,
+  {
+    method: "post",
+    path: "/:id/replay",
+    summary: "Replay an item with its original input",
+    description: "The body is optional. 201 with the new job; 200 when the item was already resolved this way.",
+    access: "operator",
+    params: id,
+    body: ReplayBody,
+    bodyOptional: true,
+    invalid,
+    responses: { 200: { description: "already replayed" }, 201: { description: "replayed" } },
+    errors: ["dlq.not_found", "dlq.conflict"],
+  },
+  async (c, { params, body }) => {
+    const r = await actAsCaller(c, (tx) => replayDlq(tx, params.id, body.reviewer ?? actor(c), body.note));
+    return c.json(r, r.already_resolved ? 200 : 201);
+  },
+);
 
-app.post("/:id/discard", authenticate, requireOperator, async (c) => {
-  const id = dlqId(c);
-  const body = parseWith(DiscardBody, await readJson(c), "dlq.invalid_request");
-  return c.json(await actAsCaller(c, (tx) => discardDlq(tx, id, body.reviewer, body.note)));
-});
+route(
+  app,
+  { method: "post", path: "/:id/discard", summary: "Discard an item", access: "operator", params: id, body: DiscardBody, invalid, responses: { 200: { description: "discarded" } }, errors: ["dlq.not_found", "dlq.conflict"] },
+  async (c, { params, body }) => c.json(await actAsCaller(c, (tx) => discardDlq(tx, params.id, body.reviewer, body.note))),
+);
 
-app.post("/:id/fix", authenticate, requireOperator, async (c) => {
-  const id = dlqId(c);
-  const body = parseWith(FixBody, await readJson(c), "dlq.invalid_request");
-  const r = await actAsCaller(c, (tx) => fixDlq(tx, id, body.reviewer, body.input, body.note));
-  return c.json(r, r.already_resolved ? 200 : 201);
-});
+route(
+  app,
+  {
+    method: "post",
+    path: "/:id/fix",
+    summary: "Replay an item with a corrected input",
+    description: "The input must match the agent's input schema. 201 with the new job; 200 when the item was already resolved this way.",
+    access: "operator",
+    params: id,
+    body: FixBody,
+    invalid,
+    responses: { 200: { description: "already fixed" }, 201: { description: "fixed and replayed" } },
+    errors: ["dlq.not_found", "dlq.conflict", "dlq.invalid_input", "dlq.unvalidatable_input"],
+  },
+  async (c, { params, body }) => {
+    const r = await actAsCaller(c, (tx) => fixDlq(tx, params.id, body.reviewer, body.input, body.note));
+    return c.json(r, r.already_resolved ? 200 : 201);
+  },
+);

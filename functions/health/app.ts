@@ -1,10 +1,14 @@
 // health: is the platform usable? Database reachable, migrations applied, extensions present, and
 // which executor runs the schedules. Any valid API key may ask (anon included); it reveals no data.
-import { createFunctionApp, authenticate } from "../_shared/http.ts";
+import { createFunctionApp } from "../_shared/http.ts";
+import { route } from "../_shared/routes.ts";
 import { runtime } from "../_shared/runtime.ts";
 import { EXPECTED_SCHEMA_VERSION } from "../../shared/schema/version.ts";
 
-export const app = createFunctionApp("health");
+export const app = createFunctionApp("health", {
+  title: "actp health",
+  description: "Is the platform usable: database reachable, migrations applied, extensions present, and which executor runs the schedules. Any valid key may ask (anon included); it reveals no data.",
+});
 
 interface Probe {
   versions: string[] | null;
@@ -14,7 +18,17 @@ interface Probe {
   server_version: string;
 }
 
-app.get("/", authenticate, async (c) => {
+route(
+  app,
+  {
+    method: "get",
+    path: "/",
+    summary: "The platform's health",
+    description: "200 when everything is in place, 503 (status degraded or down) otherwise; the body says what is missing.",
+    access: "signed_in",
+    responses: { 200: { description: "ok" }, 503: { description: "degraded or down" } },
+  },
+  async (c) => {
   const rt = runtime();
   const started = Date.now();
   let probe: Probe;
@@ -57,4 +71,5 @@ app.get("/", authenticate, async (c) => {
     },
     ok ? 200 : 503,
   );
-});
+},
+);

@@ -1,50 +1,96 @@
 // jobs: submit a job for an agent (validated against the agent's input schema), read its status,
 // cancel it. Submitting and cancelling need the service role; reading needs a reader (service role,
 // operator, viewer; RLS agrees).
-import { createFunctionApp, authenticate, requireReader, requireServiceRole, jsonBody, parseWith, readJson } from "../_shared/http.ts";
+import { z } from "zod";
+import { createFunctionApp } from "../_shared/http.ts";
+import { route } from "../_shared/routes.ts";
 import { runtime } from "../_shared/runtime.ts";
 import { notFound } from "../../shared/errors.ts";
-import { CancelRequestSchema, JobIdSchema, SubmitRequestSchema } from "../../shared/jobs/contracts.ts";
+import { CancelRequestSchema, JobIdSchema, JobStatusSchema, SubmitRequestSchema, SubmitResponseSchema } from "../../shared/jobs/contracts.ts";
 import { cancel, getJob } from "../../shared/jobs/plans.ts";
 import { rethrowJobsError } from "../../shared/jobs/errors.ts";
 import { enqueueJob } from "../../shared/jobs/submit.ts";
 import { listWorkers } from "../../shared/jobs/workers.ts";
 
-export const app = createFunctionApp("jobs");
-
-app.use("*", authenticate);
-
-app.post("/", requireServiceRole, async (c) => {
-  const req = await jsonBody(c, SubmitRequestSchema);
-  const receipt = await runtime().db.asRole(c.get("claims"), (tx) =>
-    enqueueJob(tx, req.agent, req.input, { source: "api", ...req.options }),
-  );
-  return c.json(receipt, 201);
+export const app = createFunctionApp("jobs", {
+  title: "actp jobs",
+  description: "Submit a job for an agent (its input is checked against the agent's input schema), read a job's status and steps, cancel it.",
 });
+
+route(
+  app,
+  {
+    method: "post",
+    path: "/",
+    summary: "Submit a job",
+    access: "service_role",
+    body: SubmitRequestSchema,
+    invalid: "validation.failed",
+    responses: { 201: { description: "queued; `warning` says why it may not run soon (no live worker serves the agent)", schema: SubmitResponseSchema } },
+    errors: ["jobs.invalid_input", "jobs.invalid_options", "jobs.agent_not_found", "jobs.agent_disabled", "jobs.duplicate", "jobs.queue_unavailable"],
+  },
+  async (c, { body }) => {
+    const receipt = await runtime().db.asRole(c.get("claims"), (tx) => enqueueJob(tx, body.agent, body.input, { source: "api", ...body.options }));
+    return c.json(receipt, 201);
+  },
+);
 
 // Before /:id, which would otherwise take "workers" for a job id.
-app.get("/workers", requireReader, async (c) => {
-  const workers = await runtime().db.asRole(c.get("claims"), (tx) => listWorkers(tx));
-  return c.json({ workers });
-});
+route(
+  app,
+  {
+    method: "get",
+    path: "/workers",
+    summary: "The workers that heart-beat, with their queues and whether they are stale",
+    access: "reader",
+    responses: { 200: { description: "{ workers }" } },
+  },
+  async (c) => c.json({ workers: await runtime().db.asRole(c.get("claims"), (tx) => listWorkers(tx)) }),
+);
 
-app.get("/:id", requireReader, async (c) => {
-  const id = parseWith(JobIdSchema, c.req.param("id"), "jobs.invalid_id");
-  const job = await runtime().db.asRole(c.get("claims"), (tx) => getJob(tx, id));
-  if (!job) throw notFound("jobs.job_not_found", `no job ${id}`);
-  return c.json(job);
-});
+route(
+  app,
+  {
+    method: "get",
+    path: "/:id",
+    summary: "A job's status, attempts, steps, result or error",
+    access: "reader",
+    params: { id: JobIdSchema },
+    invalid: { params: "jobs.invalid_id" },
+    responses: { 200: { description: "the job", schema: JobStatusSchema } },
+    errors: ["jobs.job_not_found"],
+  },
+  async (c, { params }) => {
+    const job = await runtime().db.asRole(c.get("claims"), (tx) => getJob(tx, params.id));
+    if (!job) throw notFound("jobs.job_not_found", `no job ${params.id}`);
+    return c.json(job);
+  },
+);
 
-app.post("/:id/cancel", requireServiceRole, async (c) => {
-  const id = parseWith(JobIdSchema, c.req.param("id"), "jobs.invalid_id");
-  // The body is optional: an empty POST cancels with the default reason.
-  const hasBody = Number(c.req.header("content-length") ?? "0") > 0;
-  const body = hasBody ? parseWith(CancelRequestSchema, await readJson(c)) : {};
-  const claims = c.get("claims");
-  try {
-    await runtime().db.asRole(claims, (tx) => cancel(tx, id, body.cancelled_by ?? claims.sub ?? "service_role", body.reason ?? null));
-  } catch (err) {
-    rethrowJobsError(err);
-  }
-  return c.json({ id, status: "cancelled" });
-});
+const CancelResponse = z.object({ id: z.guid(), status: z.literal("cancelled") });
+
+route(
+  app,
+  {
+    method: "post",
+    path: "/:id/cancel",
+    summary: "Cancel a queued or running job",
+    description: "The body is optional: an empty POST cancels with the default reason.",
+    access: "service_role",
+    params: { id: JobIdSchema },
+    body: CancelRequestSchema,
+    bodyOptional: true,
+    invalid: { params: "jobs.invalid_id" },
+    responses: { 200: { description: "cancelled", schema: CancelResponse } },
+    errors: ["jobs.job_not_found", "jobs.not_cancellable"],
+  },
+  async (c, { params, body }) => {
+    const claims = c.get("claims");
+    try {
+      await runtime().db.asRole(claims, (tx) => cancel(tx, params.id, body.cancelled_by ?? claims.sub ?? "service_role", body.reason ?? null));
+    } catch (err) {
+      rethrowJobsError(err);
+    }
+    return c.json({ id: params.id, status: "cancelled" });
+  },
+);

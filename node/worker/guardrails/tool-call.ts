@@ -5,7 +5,8 @@
 // With the breaker closed that is two round trips: policy check + tool.call_started in one
 // statement, settle + tool.call_completed / tool.call_failed in another (policy.ts).
 import { randomUUID } from "node:crypto";
-import { ActpError } from "../../../shared/errors.ts";
+import { ActpError, zodIssues, zodIssuesLine } from "../../../shared/errors.ts";
+import { ToolCallOptionsSchema } from "../../../shared/jobs/ctx-contracts.ts";
 import { emit } from "../../../shared/events/emit.ts";
 import { circuitBreakersFor, type CircuitBreakers, type CircuitTicket, ToolName } from "../../../shared/circuits/index.ts";
 import type { JobInfo } from "../job-info.ts";
@@ -52,23 +53,11 @@ export interface ToolCallDeps {
   breakers?: CircuitBreakers;
 }
 
-const ACTION_TYPE = /^[a-z][a-z0-9_.:-]{0,99}$/;
-const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
-
+// The contract of the options is shared/jobs/ctx-contracts.ts (also what the API reference shows).
 function validate(name: string, options: ToolCallOptions<unknown>): void {
   if (!ToolName.safeParse(name).success) throw new ToolInputError(`invalid tool name ${JSON.stringify(String(name).slice(0, 80))}`);
-  if (options.action_type !== undefined && !ACTION_TYPE.test(options.action_type)) {
-    throw new ToolInputError(`invalid action_type ${JSON.stringify(options.action_type.slice(0, 80))}`);
-  }
-  const est = options.estimated_cost_usd;
-  if (est !== undefined && (typeof est !== "number" || !Number.isFinite(est) || est < 0)) {
-    throw new ToolInputError("estimated_cost_usd must be a finite number >= 0");
-  }
-  const t = options.timeout_ms;
-  if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > MAX_TIMEOUT_MS)) {
-    throw new ToolInputError(`timeout_ms must be an integer between 1 and ${MAX_TIMEOUT_MS}`);
-  }
-  if (options.url !== undefined && typeof options.url !== "string") throw new ToolInputError("url must be a string");
+  const r = ToolCallOptionsSchema.safeParse(options ?? {});
+  if (!r.success) throw new ToolInputError(`invalid options for ${name}: ${zodIssuesLine(r.error)}`, zodIssues(r.error));
 }
 
 /** Runs fn under a deadline and the job's signal; rejects as soon as either fires, even if fn ignores it. */
