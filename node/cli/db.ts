@@ -3,7 +3,7 @@
 import { userInfo } from "node:os";
 import { createPgDatabase } from "../../shared/db/pg.ts";
 import type { Database } from "../../shared/db/types.ts";
-import { ActpError, fromPgError } from "../../shared/errors.ts";
+import { ActpError, exitStatusFor, fromPgError } from "../../shared/errors.ts";
 import { redactUrl } from "../dev.ts";
 
 /** ACTP_DATABASE_URL or DATABASE_URL, else the database `actp dev` serves (ACTP_DB_PORT). */
@@ -33,7 +33,7 @@ export function fail(err: unknown): void {
   const e = err instanceof ActpError ? err : fromPgError(err);
   if (e) {
     console.error(`error: ${e.code}: ${e.message}${e.details ? `\n${JSON.stringify(e.details, null, 2)}` : ""}`);
-    process.exitCode = e.status === 404 ? 4 : 1;
+    process.exitCode = exitStatusFor(e.code);
     return;
   }
   const code = (err as { code?: unknown })?.code;
