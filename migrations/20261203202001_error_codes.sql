@@ -64,7 +64,7 @@ insert into public.actp_error_codes (code, http_status, description) values
   ('forensics.invalid_requester', 400, 'requested_by is longer than 200 characters'),
   ('forensics.invalid_step', 400, 'not a step name or a 1-based step number'),
   ('forensics.not_found', 404, 'no job with this id'),
-  ('forensics.step_not_reusable', 409, 'earlier steps did not complete, so the run cannot restart from this step'),
+  ('forensics.step_not_reusable', 400, 'earlier steps did not complete, so the run cannot restart from this step'),
   ('forensics.unknown_step', 400, 'the job has no step of that name or number'),
   ('gateway.function_not_found', 404, 'the local gateway has no function of that name'),
   ('http.error', 400, 'a malformed request rejected before it reached a route'),

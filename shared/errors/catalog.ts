@@ -102,7 +102,7 @@ export const ERROR_CODES = {
   "forensics.not_found": spec(404, "no job with this id"),
   "forensics.conflict": spec(409, "the job is still running; replay it once it has finished"),
   "forensics.unknown_step": spec(400, "the job has no step of that name or number"),
-  "forensics.step_not_reusable": spec(409, "earlier steps did not complete, so the run cannot restart from this step"),
+  "forensics.step_not_reusable": spec(400, "earlier steps did not complete, so the run cannot restart from this step"),
   "forensics.invalid_requester": spec(400, "requested_by is longer than 200 characters"),
   "forensics.invalid_job_id": spec(400, "a job id is not a UUID"),
   "forensics.invalid_step": spec(400, "not a step name or a 1-based step number"),

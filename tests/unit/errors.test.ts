@@ -28,7 +28,7 @@ describe("the error catalog", () => {
     expect(statusOf("jobs.agent_disabled")).toBe(409);
     expect(statusOf("jobs.queue_unavailable")).toBe(503);
     // Names that a suffix rule got wrong: the catalog says what they are.
-    expect(statusOf("forensics.step_not_reusable")).toBe(409);
+    expect(statusOf("jobs.replay_step_not_found")).toBe(404);
     expect(statusOf("actp.append_only")).toBe(409);
     expect(statusOf("dlq.unvalidatable_input")).toBe(422);
     expect(statusOf("no.such_code")).toBe(500);
