@@ -121,6 +121,7 @@ export const ERROR_CODES = {
   "policy.invalid_check": spec(400, "a policy check request is malformed"),
   "policy.invalid_settle": spec(400, "a settle request is malformed"),
   "policy.invalid_agent": spec(400, "agent_slug is not a registered agent slug"),
+  "policy.unknown_agent": spec(400, "the policy's scope names an agent that is not registered (allow_unknown: true to create it anyway)"),
   "policy.invalid_tool": spec(400, "tool_name is not a valid tool name"),
   "policy.invalid_action_type": spec(400, "action_type is not a valid action type"),
   "policy.invalid_cost": spec(400, "a cost is not a number between 0 and 1e9"),
