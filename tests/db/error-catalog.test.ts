@@ -16,6 +16,12 @@ describe("actp_error_codes", () => {
     const { rows } = await db.query<{ code: string; http_status: number }>(`select code, http_status from actp_error_codes order by code`);
     expect(rows.map((r) => r.code)).toEqual(errorCodes);
     for (const r of rows) expect(r.http_status, r.code).toBe(ERROR_CODES[r.code as keyof typeof ERROR_CODES].status);
+    // And actp_error_http_status, what actp_raise checks against, knows every one of them.
+    const { rows: fn } = await db.query<{ code: string; s: number | null }>(
+      `select c as code, public.actp_error_http_status(c) as s from unnest($1::text[]) as c`,
+      [errorCodes],
+    );
+    for (const r of fn) expect(r.s, r.code).toBe(ERROR_CODES[r.code as keyof typeof ERROR_CODES].status);
   });
 
   it("actp_raise raises a declared code in the form fromPgError reads, with its catalog status", async () => {
