@@ -1,6 +1,6 @@
 // The critic over HTTPS, for callers outside the database's reach (a script, another service):
 // Node 18+, Deno and browsers all have fetch. Errors come back as the ActpError the function raised.
-import { ActpError } from "../errors.ts";
+import { ActpError, isErrorCode } from "../errors.ts";
 import { ReviewResult, type ReviewRequest } from "./contracts.ts";
 
 export interface CriticClientOptions {
@@ -23,7 +23,10 @@ export function criticClient(o: CriticClientOptions) {
       });
       const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string; details?: unknown } } | null;
       if (!res.ok) {
-        throw new ActpError(body?.error?.code ?? "critic.http_error", body?.error?.message ?? `critic answered ${res.status}`, res.status, body?.error?.details);
+        const code = body?.error?.code;
+        throw new ActpError(code && isErrorCode(code) ? code : "critic.http_error", body?.error?.message ?? `critic answered ${res.status}`, {
+          details: body?.error?.details,
+        });
       }
       return ReviewResult.parse(body);
     },

@@ -1,7 +1,7 @@
 // critic.review(): deterministic checks first (they can decide alone), then the model judge per
 // claim when one is configured, then the rubric-weighted score and the verdict.
 import type { Queryable } from "../db/types.ts";
-import { ActpError, badRequest } from "../errors.ts";
+import { ActpError, badRequest, parseWith } from "../errors.ts";
 import { DEFAULT_RUBRIC, ReviewRequest, type InlineEvidence, type ReviewIssue, type ReviewResult, type Rubric, type Severity, type Verdict } from "./contracts.ts";
 import { runDeterministic, type SentenceCheck } from "./deterministic.ts";
 import { judgeClaim, type JudgeModel } from "./judge.ts";
@@ -28,11 +28,7 @@ const ACCURACY_TYPES = new Set<ReviewIssue["type"]>([
 ]);
 
 function parseRequest(input: unknown): ReviewRequest {
-  const r = ReviewRequest.safeParse(input);
-  if (!r.success) {
-    throw badRequest("critic.invalid_request", "review request does not match the contract", r.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })));
-  }
-  return r.data;
+  return parseWith(ReviewRequest, input, "critic.invalid_request", "review request does not match the contract");
 }
 
 async function resolveEvidence(req: ReviewRequest, db: Queryable | undefined): Promise<InlineEvidence[]> {
@@ -106,7 +102,7 @@ export async function review(input: unknown, deps: ReviewDeps = {}): Promise<Rev
     );
   } catch (err) {
     if (err instanceof ActpError) throw err;
-    throw new ActpError("critic.judge_unavailable", `the model judge (${deps.judge.name}) failed: ${(err as Error).message ?? String(err)}`, 503);
+    throw new ActpError("critic.judge_unavailable", `the model judge (${deps.judge.name}) failed: ${(err as Error).message ?? String(err)}`, { cause: err });
   }
   toJudge.forEach((c, i) => {
     const j = judgements[i]!;

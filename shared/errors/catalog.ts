@@ -177,6 +177,14 @@ export const ERROR_CODES = {
   "research.invalid_evidence_id": spec(400, "an evidence id is not a UUID"),
   "research.evidence_not_found": spec(404, "no evidence with this id"),
 
+  // critic / verifier (§4.16)
+  "critic.invalid_request": spec(400, "a review request does not match its contract"),
+  "critic.duplicate_evidence": spec(400, "an evidence id is given twice"),
+  "critic.unknown_evidence": spec(400, "an evidence id names no stored evidence"),
+  "critic.no_database": spec(400, "evidence given by id needs a database to resolve it"),
+  "critic.judge_unavailable": spec(503, "the model judge failed; the deterministic checks alone could not decide"),
+  "critic.http_error": spec(502, "the critic function answered an error without an actp code"),
+
   // the command line (exit statuses: README "Errors")
   "cli.usage": spec(400, "an unknown command or option, or a missing argument", 2),
   "cli.invalid_json": spec(400, "an option that takes JSON was given something else", 2),
