@@ -90,18 +90,21 @@ async function openGroup(g: Group, detail: HTMLElement, session: Session): Promi
       );
     }],
   ], "no pending items in this group");
+  // The server replays a group in one call; asking for it in chunks shows progress on a big group.
   const bulk = canAct(session) && items.length > 0
     ? h("button", { id: "bulk-replay", onclick: async () => {
-        let done = 0;
+        let replayed = 0;
         let failed = 0;
-        for (const i of items) {
-          try {
-            await api("dlq", `/${i.id}/replay`, { method: "POST", body: { reviewer: session.email ?? "dashboard", note: "bulk replay of a fingerprint group" } });
-            done++;
-          } catch {
-            failed++;
+        try {
+          for (;;) {
+            const r = await api<{ replayed: number; failed: number; remaining: number }>("dlq", `/groups/${g.fingerprint}/replay`, { method: "POST", body: { limit: 25, note: "bulk replay of a fingerprint group from the dashboard" } });
+            replayed += r.replayed;
+            failed += r.failed;
+            progress.textContent = `replayed ${replayed} of ${items.length}${failed ? `, ${failed} failed` : ""}${r.remaining ? `, ${r.remaining} left` : ""}`;
+            if (r.remaining === 0 || r.replayed + r.failed === 0) break;
           }
-          progress.textContent = `replayed ${done} of ${items.length}${failed ? `, ${failed} failed` : ""}`;
+        } catch (e) {
+          progress.replaceChildren(errorBox(e));
         }
       } }, `Replay all ${items.length}`)
     : null;

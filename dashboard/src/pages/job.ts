@@ -46,10 +46,15 @@ export function jobPage(session: Session, id: string): HTMLElement {
     h("h1", {}, "Job ", h("code", {}, id)),
     panel("Timeline", async () => {
       const t = await loadTimeline(id);
+      // The job type's SLA targets, drawn on the axis (a job with no SLA row simply has none).
       let targets: Record<string, unknown>[] = [];
       try {
-        const sla = await api<Record<string, unknown>>("sla", `/jobs/${id}`);
-        targets = (Array.isArray(sla.targets) ? sla.targets : []) as Record<string, unknown>[];
+        const { measurement } = await api<{ measurement: { target?: Record<string, number> } }>("sla", `/jobs/${id}`);
+        const t = measurement.target ?? {};
+        targets = [
+          { name: "first update", target_ms: t.time_to_first_update_ms },
+          { name: "completion", target_ms: t.time_to_completion_ms },
+        ].filter((x) => typeof x.target_ms === "number");
       } catch {
         targets = [];
       }

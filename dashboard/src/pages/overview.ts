@@ -30,6 +30,19 @@ export function overviewPage(session: Session): HTMLElement {
           if ("evidence" in open) out.push(h("h3", {}, "Evidence"), json(open.evidence));
           if (canAct(session)) out.push(incidentActions(open));
         } else out.push(h("p", { class: "ok" }, "No open incident."));
+        const detectors = Array.isArray(s.detectors) ? (s.detectors as Record<string, unknown>[]) : [];
+        if (detectors.length) {
+          out.push(
+            h("h3", {}, "Detectors"),
+            table(detectors, [
+              ["detector", (d) => String(d.name)],
+              ["state", (d) => badge(d.firing ? "firing" : d.enabled === false ? "off" : "calm", d.firing ? "incident" : "normal")],
+              ["value", (d) => cell(d.value)],
+              ["fires above", (d) => cell(d.fire_above)],
+              ["since", (d) => when(d.firing_since as string | null)],
+            ]),
+          );
+        }
         return out;
       }, "panel-mode"),
       panel("SLA by job type", async () => {
@@ -70,9 +83,11 @@ function slaTable(rows: Record<string, unknown>[]): HTMLElement {
     ["job type", (r) => cell(pick(r, "job_type", "type"))],
     ["jobs", (r) => cell(pick(r, "jobs", "count", "total"))],
     ["success", (r) => cell(pick(r, "success_ratio", "success"))],
-    ["breaches", (r) => cell(pick(r, "breaches", "breach_count"))],
-    ["budget left", (r) => cell(pick(r, "remaining_budget", "budget_remaining", "error_budget_remaining"))],
-    ["burn", (r) => cell(pick(r, "burn_rates", "burn_rate", "burn"))],
+    ["breached", (r) => cell(pick(r, "breached_jobs", "breach_count"))],
+    ["p95 completion", (r) => ms((r.time_to_completion_ms as { p95?: number } | undefined)?.p95 ?? null)],
+    ["budget left", (r) => { const v = pick(r, "budget_remaining", "remaining_budget"); return typeof v === "number" ? `${(v * 100).toFixed(1)}%` : cell(v); }],
+    ["burn 1h", (r) => cell(pick(r, "burn_rate_1h", "burn_rate"))],
+    ["status", (r) => { const v = pick(r, "status"); return v ? badge(String(v), v === "page" ? "incident" : v === "ticket" ? "degraded" : "normal") : "–"; }],
   ]);
 }
 
