@@ -12,6 +12,8 @@ import { FlagCache, flagsFor, type ContextFlags } from "../../shared/flags/clien
 import { DuplicateStepError, toJobError } from "./errors.ts";
 import type { JobInfo } from "./job-info.ts";
 import { assembleForJob, type AssembledContext, type JobContextRequest } from "./context-assembly.ts";
+import { proposeForJob, type JobProposal } from "./propose.ts";
+import type { Proposal } from "../../shared/memory-gate/contracts.ts";
 import {
   runLlmCall,
   runToolCall,
@@ -71,6 +73,11 @@ export interface JobContext<Input = unknown> {
    * procedural memory and goals packed under token_budget, with a manifest of what was cut.
    */
   context(request: JobContextRequest): Promise<AssembledContext>;
+  /**
+   * Proposes a fact for semantic or procedural memory (PRD §4.8): the critic scores it from its
+   * evidence refs and the gate decides; the job is its source. Same proposal twice: one proposal.
+   */
+  propose(proposal: JobProposal): Promise<{ proposal: Proposal; created: boolean }>;
 }
 
 export interface ContextDeps {
@@ -132,6 +139,7 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
     llm: (taskType, request) => runLlmCall(info, taskType, request),
     flags: flagsFor(d.db, { agent: d.agent, job_id: d.jobId }, { cache: processFlagCache }),
     context: (request) => assembleForJob(d.db, { agent: d.agent, jobId: d.jobId }, request),
+    propose: (proposal) => proposeForJob(d.db, { agent: d.agent, jobId: d.jobId }, proposal),
     jobId: d.jobId,
     agent: d.agent,
     input: d.input as Input,

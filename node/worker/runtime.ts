@@ -18,6 +18,7 @@ import { syncAgents, type AnyAgentDefinition } from "./agents/index.ts";
 import { createBoss, ensureAgentQueues, type QueueOverrides } from "./boss.ts";
 import { createJobContext, lastRunningStep, stepOfError } from "./context.ts";
 import { JobAbortedError, JobTimeoutError, toJobError } from "./errors.ts";
+import { ensureServiceQueues, PLATFORM_SERVICES, runServiceJob, type ServiceQueue } from "./services.ts";
 import { decideFailure, InvalidJobInputError } from "./failure.ts";
 
 export interface WorkerOptions {
@@ -54,6 +55,8 @@ export interface WorkerOptions {
   queue?: QueueOverrides;
   /** Run pg-boss's own supervisor here too (default true). */
   supervise?: boolean;
+  /** Platform queues worked beside the agents' (default: PLATFORM_SERVICES, e.g. the memory gate's critic); [] for none. */
+  services?: readonly ServiceQueue[];
   log?: (line: string) => void;
 }
 
@@ -156,7 +159,7 @@ export class JobWorker {
     this.boss = createBoss(o.connectionString, {
       supervise: o.supervise ?? true,
       listenNotify: o.listenNotify ?? true,
-      max: Math.max(4, this.#agents.size * concurrency + 2),
+      max: Math.max(4, (this.#agents.size + (o.services ?? PLATFORM_SERVICES).length) * concurrency + 2),
     });
   }
 
@@ -199,7 +202,14 @@ export class JobWorker {
         this.#works.push({ id, queue });
       }
     }
-    log(`worker ${this.workerId}: working ${[...this.#agents.keys()].join(", ")} (concurrency ${concurrency})`);
+    const services = this.#o.services ?? PLATFORM_SERVICES;
+    await ensureServiceQueues(this.boss, services);
+    for (const svc of services) {
+      for (const id of await workLoops<object>(this.boss, svc.queue, loops, (job) => runServiceJob(this.#o.db, svc, job))) {
+        this.#works.push({ id, queue: svc.queue });
+      }
+    }
+    log(`worker ${this.workerId}: working ${[...this.#agents.keys(), ...services.map((s) => s.queue)].join(", ")} (concurrency ${concurrency})`);
   }
 
   /** One heartbeat: liveness, RSS and lease events; aborts jobs that were cancelled or reassigned. */

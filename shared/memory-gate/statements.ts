@@ -54,11 +54,13 @@ export async function listFacts(
   db: Queryable,
   o: { layer?: FactLayer; subject?: string; key?: string; asOf?: string; validAt?: string; history?: boolean; limit?: number } = {},
 ): Promise<Fact[]> {
-  // history: every version recorded up to asOf; otherwise the one believed at asOf (as_of function).
-  const source = o.history
-    ? `(select * from public.actp_memory_facts h where h.recorded_at <= coalesce($5::timestamptz, clock_timestamp())
-          and ($6::timestamptz is null or (h.valid_from <= $6 and (h.valid_to is null or h.valid_to > $6))))`
-    : `public.actp_memory_facts_as_of(coalesce($5::timestamptz, clock_timestamp()), $6::timestamptz)`;
+  // history: every version recorded up to asOf; otherwise the one believed at asOf. The predicate is
+  // actp_memory_facts_as_of()'s, inlined so readers (whose role may not execute functions) run it
+  // under the table's RLS; tests/db/memory-gate.test.ts keeps the two equal.
+  const source = `(select * from public.actp_memory_facts h
+      where h.recorded_at <= coalesce($5::timestamptz, clock_timestamp())
+        and (${o.history ? "true" : "h.superseded_at is null or h.superseded_at > coalesce($5::timestamptz, clock_timestamp())"})
+        and ($6::timestamptz is null or (h.valid_from <= $6 and (h.valid_to is null or h.valid_to > $6))))`;
   const { rows } = await db.query<{ f: unknown }>(
     `select to_jsonb(f) as f from ${source} f
       where ($1::text is null or f.layer = $1) and ($2::text is null or f.subject = $2) and ($3::text is null or f.key = $3)

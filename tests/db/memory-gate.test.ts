@@ -176,6 +176,9 @@ describe("facts", () => {
     expect(now.map((f) => [f.key, f.value])).toEqual([["other_key", 7], ["retry_limit", 3]]);
     const then = await svc<Awaited<ReturnType<typeof listFacts>>>((tx) => listFacts(tx, { subject: s, asOf: new Date(between).toISOString() }));
     expect(then.map((f) => [f.key, f.value])).toEqual([["other_key", 7], ["retry_limit", 2]]);
+    // The SQL function answers the same as the statement module.
+    const viaFn = await db.query<{ key: string; value: number }>(`select key, value from actp_memory_facts_as_of($1::timestamptz) where subject = $2 order by key`, [between, s]);
+    expect(viaFn.rows.map((r) => [r.key, r.value])).toEqual([["other_key", 7], ["retry_limit", 2]]);
     const superseding = await db.query<{ payload: Record<string, unknown> }>(`select payload from actp_events where type = 'memory.write' and payload ->> 'fact_id' = $1`, [history[1]!.id]);
     expect(superseding.rows[0]!.payload.supersedes).toBe(history[0]!.id);
   });
