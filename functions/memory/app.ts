@@ -3,6 +3,11 @@
 import { createFunctionApp } from "../_shared/http.ts";
 import { mountProposalRoutes } from "./proposals.ts";
 
-export const app = createFunctionApp("memory");
+export const app = createFunctionApp("memory", {
+  title: "actp memory",
+  description:
+    "The memory plane: proposals for semantic and procedural memory pass the gate (critic score and source authority) before they become facts; " +
+    "facts are bitemporal, one current fact per key, older ones kept.",
+});
 
 mountProposalRoutes(app);

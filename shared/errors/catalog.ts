@@ -185,6 +185,21 @@ export const ERROR_CODES = {
   "critic.judge_unavailable": spec(503, "the model judge failed; the deterministic checks alone could not decide"),
   "critic.http_error": spec(502, "the critic function answered an error without an actp code"),
 
+  // canonical facts and the memory proposal gate (§4.8)
+  "memory.invalid_proposal": spec(400, "a proposal does not match its contract (layer, subject, key, value, content, evidence_refs)"),
+  "memory.invalid_layer": spec(400, "the layer is not semantic (3) or procedural (4)"),
+  "memory.unknown_evidence": spec(400, "an evidence ref shaped like a stored evidence id names no actp_research_evidence row"),
+  "memory.idempotency_conflict": spec(409, "the idempotency key belongs to a different proposal"),
+  "memory.proposal_not_found": spec(404, "no proposal with this id"),
+  "memory.proposal_state_conflict": spec(409, "the proposal is not in a state that allows this (scored already, or not deferred)"),
+  "memory.proposal_immutable": spec(409, "only a proposal's score and review change; submit a new proposal instead"),
+  "memory.invalid_score": spec(400, "a score is a number from 0 to 10"),
+  "memory.invalid_decision": spec(400, "a review decision is approve or reject"),
+  "memory.invalid_id": spec(400, "a proposal id is a uuid"),
+  "memory.invalid_query": spec(400, "a proposals or facts query parameter is invalid"),
+  "memory.invalid_fact": spec(400, "a fact needs layer, subject, key, value and content"),
+  "memory.fact_immutable": spec(409, "a fact is never changed; a new fact for its key supersedes it"),
+
   // the command line (exit statuses: README "Errors")
   "cli.usage": spec(400, "an unknown command or option, or a missing argument", 2),
   "cli.invalid_json": spec(400, "an option that takes JSON was given something else", 2),
