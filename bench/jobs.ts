@@ -1,12 +1,15 @@
-// `npm run bench -- jobs [n]`: end-to-end jobs/s (submit → completed, three durable steps each) with
-// one and with four worker processes, against a throwaway database on DATABASE_URL (PostgreSQL 15);
-// the same run measures raw pg-boss send/work on that database and prints actp's cost per job as a
-// ratio of it, the submit-to-start latency p50/p99 (from actp_jobs), and where the time goes: server
-// transactions per job (one per round trip: every statement here runs outside an explicit
-// transaction) and the calls and time of actp's per-job SQL functions (track_functions).
+// `npm run bench -- jobs [n]`: end-to-end jobs/s (first submit → last completion) of actp (three
+// durable steps per job) beside its peers on the same throwaway database on DATABASE_URL
+// (PostgreSQL 15), interleaved over ACTP_BENCH_ROUNDS rounds (default 2) at concurrency 8:
+//   raw pg-boss send/work (the queue actp is built on, no steps),
+//   DBOS Transact 5 (the same three steps as a workflow, through a queue and started directly),
+//   Graphile Worker (a plain job, addJob one at a time and addJobs in batches of 100).
+// Prints jobs/s, actp's ratio to each, server transactions per job of each (pg_stat_database
+// xact_commit + xact_rollback deltas, read with every session of the run closed), submit-to-start
+// latency, and where actp's time goes (calls and time of its per-job SQL functions, track_functions).
 //
 // The throwaway database is dropped on success, on failure, on Ctrl-C and when the whole run exceeds
-// ACTP_BENCH_TIMEOUT_MS (default 10 minutes).
+// ACTP_BENCH_TIMEOUT_MS (default 15 minutes).
 import { loadavg } from "node:os";
 import pg from "pg";
 import type { PgBoss } from "pg-boss";
@@ -18,6 +21,7 @@ import { createPgDatabase } from "../shared/db/pg.ts";
 import type { Database } from "../shared/db/types.ts";
 import { submitJob } from "../shared/jobs/submit.ts";
 import { fmt } from "./_support.ts";
+import { dbosRun, graphileRun, installGraphile, stopDbos, type PeerRun } from "./_peers.ts";
 
 const N = Number(process.argv[2] ?? process.env.ACTP_BENCH_JOBS ?? 2000);
 const SUBMITTERS = 16;
@@ -26,13 +30,15 @@ const PACED_PER_SEC = 50;
 const CONCURRENCY = 8;
 // Trivial jobs: fetching several per round trip pays (WorkerOptions.batchSize; the worker's default is 1).
 const BATCH = Number(process.env.ACTP_BENCH_BATCH ?? 4);
-const TIMEOUT_MS = Number(process.env.ACTP_BENCH_TIMEOUT_MS ?? 600_000);
+const TIMEOUT_MS = Number(process.env.ACTP_BENCH_TIMEOUT_MS ?? 900_000);
+const ROUNDS = Math.max(1, Number(process.env.ACTP_BENCH_ROUNDS ?? 2));
 // A run that stops making progress for this long has a bug; say so instead of waiting forever.
 const STALL_MS = 30_000;
 
 const ACTP_FUNCTIONS = [
-  "actp_jobs_submit",
+  "actp_jobs_enqueue",
   "actp_jobs_start",
+  "actp_jobs_step_record",
   "actp_jobs_step_begin",
   "actp_jobs_step_finish",
   "actp_jobs_complete",
@@ -142,7 +148,7 @@ async function latency(db: Database, ids: string[]): Promise<{ p50: number; p99:
   return rows[0]!;
 }
 
-async function actp(url: string, module: string, processes: number) {
+async function actp(url: string, module: string, processes: number, paced: boolean) {
   // Server counters are read with every session of the run closed (a backend reports its counters
   // when it ends), so they cover the whole run: worker start-up, warm-up and the measured jobs.
   const before = await serverStats(url);
@@ -179,25 +185,36 @@ async function actp(url: string, module: string, processes: number) {
     if (Number(rows[0]!.steps) !== 3 * N) throw new Error(`expected ${3 * N} completed steps, found ${rows[0]!.steps}`);
     // The figures above are taken at saturation (the submitters outrun the workers, so a job waits
     // in the backlog). Latency proper: one submitter at PACED_PER_SEC, well below capacity.
-    const paced: string[] = [];
-    for (let i = 0; i < PACED_JOBS; i++) {
+    const pacedIds: string[] = [];
+    for (let i = 0; paced && i < PACED_JOBS; i++) {
       const t = performance.now();
-      paced.push(await submitJob(db, "bench", { n: i }, { source: "bench" }));
+      pacedIds.push(await submitJob(db, "bench", { n: i }, { source: "bench" }));
       await new Promise((r) => setTimeout(r, Math.max(0, 1000 / PACED_PER_SEC - (performance.now() - t))));
     }
-    await waitForCount("paced jobs", PACED_JOBS, () => completed(paced));
-    const lat = await latency(db, paced);
+    await waitForCount("paced jobs", pacedIds.length, () => completed(pacedIds));
+    const lat = paced ? await latency(db, pacedIds) : null;
     await db.end();
     await sup.stop();
     const d = delta(before, await serverStats(url));
     // Minus the bench's own statements (its polls, the queries above and the paced pauses' none);
     // submitJob's are the SDK's and stay in. The paced jobs are counted as jobs.
-    return { rate: N / secs, submitRate: N / submitSecs, sat, lat, jobs: N + warm.length + PACED_JOBS, xacts: d.xacts - polls - 3 - PACED_JOBS, fns: d.fns };
+    const extra = pacedIds.length;
+    return { rate: N / secs, submitRate: N / submitSecs, sat, lat, jobs: N + warm.length + extra, xacts: d.xacts - polls - 3 - (paced ? 1 : 0), fns: d.fns };
   } finally {
     await db.end().catch(() => {});
     await sup.stop();
   }
 }
+
+async function peer(url: string, run: () => Promise<PeerRun>): Promise<{ rate: number; xactsPerJob: number }> {
+  const before = await serverStats(url);
+  const r = await run();
+  const d = delta(before, await serverStats(url));
+  return { rate: r.rate, xactsPerJob: (d.xacts - r.harnessXacts) / N };
+}
+
+type Figures = { rate: number[]; xacts: number[] };
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main(t: ThrowawayDatabase, serverUrl: string): Promise<void> {
   {
@@ -208,33 +225,77 @@ async function main(t: ThrowawayDatabase, serverUrl: string): Promise<void> {
     await c.query(`alter database ${t.name} set track_functions = 'all'`).finally(() => c.end());
   }
   await installQueueEngine(t.url);
+  await installGraphile(t.url);
+  // DBOS installs its system tables on first launch: once here, untimed.
+  await dbosRun(t.url, 16, CONCURRENCY, "direct");
   const module = new URL("../examples/test-agents.ts", import.meta.url).pathname;
   console.log(
-    `jobs benchmark on a throwaway PostgreSQL database: ${N} jobs per run, ${SUBMITTERS} concurrent submitters, ` +
-      `concurrency ${CONCURRENCY} per worker process, fetch batch ${BATCH} (ACTP_BENCH_BATCH)`,
+    `jobs benchmark on a throwaway PostgreSQL database: ${N} jobs per run, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved round(s); ` +
+      `actp: 1 worker process, fetch batch ${BATCH} (ACTP_BENCH_BATCH), ${SUBMITTERS} concurrent submitters`,
   );
   console.log(`  load average before: ${loads()}`);
-  const raw = await rawPgBoss(t.url);
-  console.log(`  raw pg-boss send/work (1 process):  ${fmt(raw.rate)} jobs/s, ${fmt(raw.xactsPerJob, 1)} round trips/job  [load ${loads()}]`);
-  for (const processes of [1, 4]) {
-    const r = await actp(t.url, module, processes);
-    console.log(
-      `  actp, 3 durable steps, ${processes} worker process${processes > 1 ? "es" : ""}: ${fmt(r.rate)} jobs/s` +
-        ` (submitting alone ${fmt(r.submitRate)}/s), cost per job ${fmt(raw.rate / r.rate, 1)}x raw pg-boss  [load ${loads()}]`,
-    );
-    console.log(
-      `      submit-to-start: at ${PACED_PER_SEC} jobs/s p50 ${fmt(r.lat.p50, 1)} ms, p99 ${fmt(r.lat.p99, 1)} ms;` +
-        ` at saturation (backlog included) p50 ${fmt(r.sat.p50)} ms, p99 ${fmt(r.sat.p99)} ms`,
-    );
-    console.log(`      round trips per job (server transactions over the run, start-up and heartbeats included): ${fmt(r.xacts / r.jobs, 1)}`);
-    for (const f of r.fns) {
-      if (f.calls === 0) continue;
-      console.log(
-        `      ${f.name.padEnd(24)} ${fmt(f.calls / r.jobs, 2).padStart(6)} calls/job  ${fmt(f.totalMs / f.calls, 3).padStart(7)} ms/call` +
-          `  ${fmt(f.totalMs / r.jobs, 3).padStart(7)} ms/job in the database` +
-          (f.name === "actp_emit" ? "  (inside the functions above: part of their time)" : ""),
-      );
+
+  const systems: { key: string; label: string; run: (round: number) => Promise<{ rate: number; xactsPerJob: number }> }[] = [
+    { key: "pgboss", label: "raw pg-boss send/work (no steps)", run: () => rawPgBoss(t.url) },
+    { key: "dbos-queue", label: "DBOS Transact, 3 steps, through a queue", run: () => peer(t.url, () => dbosRun(t.url, N, CONCURRENCY, "queue")) },
+    { key: "dbos-direct", label: "DBOS Transact, 3 steps, started directly", run: () => peer(t.url, () => dbosRun(t.url, N, CONCURRENCY, "direct")) },
+    { key: "graphile-add", label: "Graphile Worker, addJob (no steps)", run: () => peer(t.url, () => graphileRun(t.url, N, CONCURRENCY, "addJob")) },
+    { key: "graphile-batch", label: "Graphile Worker, addJobs x100 (no steps)", run: () => peer(t.url, () => graphileRun(t.url, N, CONCURRENCY, "addJobs")) },
+    {
+      key: "actp",
+      label: "actp, 3 durable steps",
+      run: async (round) => {
+        const r = await actp(t.url, module, 1, round === 0);
+        actpRuns.push(r);
+        return { rate: r.rate, xactsPerJob: r.xacts / r.jobs };
+      },
+    },
+  ];
+  const actpRuns: Awaited<ReturnType<typeof actp>>[] = [];
+  const figures = new Map<string, Figures>(systems.map((s) => [s.key, { rate: [], xacts: [] }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Each round starts one system later, so no system always runs first (cold) or last.
+    const order = systems.map((_, i) => systems[(i + round) % systems.length]!);
+    for (const sys of order) {
+      const r = await sys.run(round);
+      figures.get(sys.key)!.rate.push(r.rate);
+      figures.get(sys.key)!.xacts.push(r.xactsPerJob);
+      console.log(`  round ${round + 1}: ${sys.label.padEnd(44)} ${fmt(r.rate).padStart(6)} jobs/s, ${fmt(r.xactsPerJob, 1)} server transactions/job  [load ${loads()}]`);
     }
+  }
+
+  const actpRate = mean(figures.get("actp")!.rate);
+  console.log(`\n  mean of ${ROUNDS} round(s)                                   jobs/s   xacts/job   actp / it`);
+  for (const sys of systems) {
+    const f = figures.get(sys.key)!;
+    const rate = mean(f.rate);
+    console.log(
+      `  ${sys.label.padEnd(52)} ${fmt(rate).padStart(6)}   ${fmt(mean(f.xacts), 1).padStart(9)}   ${sys.key === "actp" ? "" : fmt(actpRate / rate, 2).padStart(8) + "x"}`,
+    );
+  }
+  console.log(
+    `  aims: actp >= 1.5x DBOS (queue ${fmt(actpRate / mean(figures.get("dbos-queue")!.rate), 2)}x, direct ${fmt(actpRate / mean(figures.get("dbos-direct")!.rate), 2)}x); ` +
+      `within 2x of raw pg-boss (pg-boss is ${fmt(mean(figures.get("pgboss")!.rate) / actpRate, 2)}x actp)`,
+  );
+
+  const first = actpRuns[0]!;
+  if (first.lat) {
+    console.log(
+      `\n  actp submit-to-start: at ${PACED_PER_SEC} jobs/s p50 ${fmt(first.lat.p50, 1)} ms, p99 ${fmt(first.lat.p99, 1)} ms;` +
+        ` at saturation (backlog included) p50 ${fmt(first.sat.p50)} ms, p99 ${fmt(first.sat.p99)} ms; submitting alone ${fmt(first.submitRate)} jobs/s`,
+    );
+  }
+  console.log(`  where actp's time goes (per job, all rounds; server transactions include worker start-up and heartbeats):`);
+  const jobs = actpRuns.reduce((a, r) => a + r.jobs, 0);
+  for (const name of ACTP_FUNCTIONS) {
+    const calls = actpRuns.reduce((a, r) => a + (r.fns.find((f) => f.name === name)?.calls ?? 0), 0);
+    const totalMs = actpRuns.reduce((a, r) => a + (r.fns.find((f) => f.name === name)?.totalMs ?? 0), 0);
+    if (calls === 0) continue;
+    console.log(
+      `      ${name.padEnd(24)} ${fmt(calls / jobs, 2).padStart(6)} calls/job  ${fmt(totalMs / calls, 3).padStart(7)} ms/call` +
+        `  ${fmt(totalMs / jobs, 3).padStart(7)} ms/job in the database` +
+        (name === "actp_emit" ? "  (inside the functions above: part of their time)" : ""),
+    );
   }
 }
 
@@ -254,6 +315,7 @@ const bail = (why: string) => {
   // No drain: the figures are lost anyway, and the drop below ends every session of the database.
   const children = running?.children() ?? [];
   void running?.stop(); // marks it stopping at once, so the kills below are not replaced
+  void stopDbos().catch(() => {});
   for (const c of children) process.kill(c.pid, "SIGKILL");
   void drop().finally(() => process.exit(1));
 };

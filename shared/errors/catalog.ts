@@ -65,6 +65,7 @@ export const ERROR_CODES = {
   "jobs.invalid_options": spec(400, "job options are malformed"),
   "jobs.agent_not_found": spec(404, "no registered agent of that slug"),
   "jobs.agent_disabled": spec(409, "the agent is disabled; enable it before submitting jobs"),
+  "jobs.agent_changed": spec(409, "the agent changed since its schema validated the input; the submitter reads it again"),
   "jobs.job_not_found": spec(404, "no job with this id"),
   "jobs.not_cancellable": spec(409, "the job has already finished"),
   "jobs.duplicate": spec(409, "a job with this singleton key already exists in its slot"),

@@ -5,24 +5,36 @@ import type { JobError, JobStatus, SubmitOptions, SubmitResponse } from "./contr
 
 export interface AgentForSubmit {
   slug: string;
+  version: number;
   enabled: boolean;
   input_schema: Record<string, unknown>;
 }
 
 export async function agentForSubmit(db: Queryable, slug: string): Promise<AgentForSubmit | null> {
   const { rows } = await db.query<AgentForSubmit>(
-    `select slug, enabled, input_schema from public.actp_agent_definitions where slug = $1`,
+    `select slug, version, enabled, input_schema from public.actp_agent_definitions where slug = $1`,
     [slug],
   );
   return rows[0] ?? null;
 }
 
-/** One statement: the pg-boss job, actp's record, job.received; warning when no live worker serves the agent. */
-export async function submit(db: Queryable, agent: string, input: unknown, options: SubmitOptions = {}): Promise<SubmitResponse> {
-  const { rows } = await db.query<{ r: SubmitResponse }>(`select public.actp_jobs_enqueue($1, $2::jsonb, $3::jsonb) as r`, [
+/**
+ * One statement: the pg-boss job, actp's record, job.received; warning when no live worker serves
+ * the agent. expectedVersion: the agent version whose schema validated the input; when the agent has
+ * changed since, the database refuses with jobs.agent_changed and nothing is written.
+ */
+export async function submit(
+  db: Queryable,
+  agent: string,
+  input: unknown,
+  options: SubmitOptions = {},
+  expectedVersion: number | null = null,
+): Promise<SubmitResponse> {
+  const { rows } = await db.query<{ r: SubmitResponse }>(`select public.actp_jobs_enqueue($1, $2::jsonb, $3::jsonb, $4) as r`, [
     agent,
     JSON.stringify(input),
     JSON.stringify(options),
+    expectedVersion,
   ]);
   return rows[0]!.r;
 }

@@ -41,6 +41,22 @@ describe("policies for unknown agents", () => {
   });
 });
 
+describe("submit against a cached agent", () => {
+  it("validates against the agent's current version: a change since the last submit is read again, nothing written on the way", async () => {
+    const v1 = defineAgent({ slug: `nsm-ver-${tag}`, input: z.object({ a: z.int() }), handler: () => null });
+    await syncAgents(db, [v1]);
+    const first = await enqueueJob(db, v1.slug, { a: 1 });
+    const v2 = defineAgent({ slug: v1.slug, input: z.object({ a: z.int(), b: z.string() }), handler: () => null });
+    await syncAgents(db, [v2]);
+    // Same handle, within the cache's lifetime: the database says the agent changed, the submitter reads it again.
+    await expect(enqueueJob(db, v1.slug, { a: 2 })).rejects.toMatchObject({ code: "jobs.invalid_input" });
+    const ok = await enqueueJob(db, v1.slug, { a: 3, b: "x" });
+    const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from public.actp_jobs where agent_slug = $1`, [v1.slug]);
+    expect(rows[0]!.n).toBe(2);
+    for (const id of [first.id, ok.id]) await plans.cancel(db, id, "test", null);
+  });
+});
+
 describe("jobs no live worker serves", () => {
   it("answers with a warning and says so in job.received; a live worker's agent gets none", async () => {
     await syncAgents(db, [agent]);
