@@ -4,6 +4,11 @@
 // clients under one shared global budget (the worst case: every check takes the same lock).
 // On PostgreSQL (DATABASE_URL) it works in a throwaway database; otherwise on embedded PGlite.
 // The machine is shared: the load average is printed before and after, read the figures with it.
+//
+// Peers, on the same database and pool, interleaved with actp at 1 and 8 clients (issue 9): a bare
+// `select 1` (the round-trip floor) and rate-limiter-flexible's RateLimiterPostgres consume (one
+// upsert per call: a counter, no reservation, allowlist or approvals); actp's check alone and its
+// check + settle (what ctx.tool pays) as ratios of them.
 import { randomBytes, randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { startEmbeddedDatabase } from "../node/db/embedded.ts";
@@ -13,6 +18,8 @@ import { createPgDatabase } from "../shared/db/pg.ts";
 import type { Database } from "../shared/db/types.ts";
 import { checkPolicy, createPolicy, settlePolicy, type PolicyDecision } from "../shared/policy/index.ts";
 import { fmt, percentile } from "./_support.ts";
+import pg from "pg";
+import { RateLimiterPostgres } from "rate-limiter-flexible";
 
 const DURATION_MS = Number(process.env.ACTP_BENCH_MS ?? 3000);
 const CONCURRENCY = [1, 8, 32];
@@ -112,6 +119,92 @@ async function serverTime(db: Database, slug: string, calls: number) {
   return { check, settle };
 }
 
+/**
+ * Calls per second and p50/p99 of one operation run back to back by `clients` callers. An op that
+ * resolves with a number reports that as its latency (the part of it being measured).
+ */
+async function loop(clients: number, ms: number, op: (client: number) => Promise<unknown>) {
+  const latencies: number[] = [];
+  const end = performance.now() + ms;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async (_, i) => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        const own = await op(i);
+        latencies.push(typeof own === "number" ? own : performance.now() - t);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { perSec: (latencies.length / (performance.now() - started)) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function peers(url: string, db: Database, slugs: string[]): Promise<void> {
+  if (url.startsWith("postgres") === false) return;
+  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  const limiter = await new Promise<RateLimiterPostgres>((resolve, reject) => {
+    const l: RateLimiterPostgres = new RateLimiterPostgres(
+      { storeClient: pool, tableName: "rlf_bench", points: 1_000_000_000, duration: 60, keyPrefix: "bench" },
+      (err?: Error) => (err ? reject(err) : resolve(l)),
+    );
+  });
+  const runs = slugs.map(() => randomUUID());
+  const check = (i: number) =>
+    checkPolicy(db, {
+      agent_slug: slugs[i % slugs.length]!,
+      tool_name: "web.fetch",
+      action_type: "network_read",
+      run_id: runs[i % runs.length]!,
+      estimated_cost_usd: 0.001,
+      target_url: "https://docs.python.org/3/library/",
+    });
+  const ops: [string, (i: number) => Promise<unknown>][] = [
+    ["select 1", () => pool.query("select 1")],
+    ["rate-limiter-flexible consume", (i) => limiter.consume(`key-${i}`)],
+    ["actp check", async (i) => {
+      const t0 = performance.now();
+      const d = await check(i);
+      const ms = performance.now() - t0;
+      // Settled (untimed) so reservations do not pile up over the run.
+      if (d.allowed) await settlePolicy(db, d.reservation_id, 0.0005);
+      return ms;
+    }],
+    ["actp check + settle", async (i) => {
+      const d = await check(i);
+      if (!d.allowed) throw new Error(`bench: unexpected denial ${JSON.stringify(d)}`);
+      await settlePolicy(db, d.reservation_id, 0.0005);
+    }],
+  ];
+  const ROUNDS = 3;
+  const ms = Math.max(500, Math.round(DURATION_MS / ROUNDS));
+  console.log(`\npeers, same database, interleaved (${ROUNDS} rounds of ${ms} ms per row), p50 of the rounds' p50s:`);
+  for (const clients of [1, 8]) {
+    const p50s = new Map<string, number[]>(ops.map(([n]) => [n, []]));
+    const rates = new Map<string, number[]>(ops.map(([n]) => [n, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < ops.length; k++) {
+        const [name, op] = ops[(k + round) % ops.length]!;
+        const r = await loop(clients, ms, op);
+        p50s.get(name)!.push(r.p50);
+        rates.get(name)!.push(r.perSec);
+      }
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const rlf = med(p50s.get("rate-limiter-flexible consume")!);
+    const floor = med(p50s.get("select 1")!);
+    console.log(`  ${clients} client(s)                     p50 ms    calls/s   vs rate-limiter-flexible   vs select 1`);
+    for (const [name] of ops) {
+      const p = med(p50s.get(name)!);
+      console.log(
+        `    ${name.padEnd(30)} ${fmt(p, 3).padStart(7)} ${fmt(med(rates.get(name)!)).padStart(10)}   ${fmt(p / rlf, 2).padStart(8)}x   ${fmt(p / floor, 2).padStart(8)}x`,
+      );
+    }
+  }
+  console.log("  aim: actp check + settle within 3x of rate-limiter-flexible's consume at 8 clients");
+  await pool.end();
+}
+
 const t = await target();
 console.log(`policy bench on ${t.label}, ${DURATION_MS} ms per row; load average ${load()}`);
 const db = createPgDatabase({ connectionString: t.url, max: Math.max(...CONCURRENCY) });
@@ -142,6 +235,7 @@ try {
     console.log(`one shared global budget    ${String(clients).padStart(7)} ${fmt(r.perSec).padStart(10)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)}`);
   }
   await db.query(`delete from public.actp_policies where id = $1`, [g.id]);
+  await peers(t.url, db, own.slice(0, 8));
   console.log(`load average after: ${load()}`);
 } finally {
   await db.end();

@@ -2,25 +2,6 @@
 -- it read earlier (cached for a few seconds) passes that version; if the agent changed since, the
 -- database refuses (jobs.agent_changed) and the submitter reads the agent again. So the agent lookup
 -- is not a round trip per job any more, and a stale schema can never let an input through.
--- actp_jobs_served becomes plpgsql: a SQL function with SET search_path is not inlined, and called
--- from plpgsql it was parsed and planned on every submission.
-
-create or replace function public.actp_jobs_served(p_agent text)
-returns boolean
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  return exists (
-    select 1 from public.actp_worker_registrations w
-     where w.status = 'alive' and p_agent = any (w.agents)
-       and w.last_heartbeat_at >= now() - coalesce(
-             nullif(current_setting('actp.worker_stale_seconds', true), '')::int * interval '1s',
-             w.heartbeat_interval_ms * 3 * interval '1ms',
-             interval '30s'));
-end
-$$;
 
 drop function public.actp_jobs_enqueue(text, jsonb, jsonb);
 create function public.actp_jobs_enqueue(
@@ -158,5 +139,3 @@ $$;
 
 revoke all on function public.actp_jobs_enqueue(text, jsonb, jsonb, int) from public, anon, authenticated;
 grant execute on function public.actp_jobs_enqueue(text, jsonb, jsonb, int) to service_role;
-revoke all on function public.actp_jobs_served(text) from public, anon, authenticated;
-grant execute on function public.actp_jobs_served(text) to service_role;

@@ -29,8 +29,10 @@ describe("jobs function", () => {
   it("submits, reads and cancels a job", async () => {
     const res = await post("/jobs", "service_role", { agent: agent.slug, input: { q: "hello" }, options: { priority: 1 } });
     expect(res.status).toBe(201);
-    const { id, status } = (await res.json()) as { id: string; status: string };
+    const { id, status, warning } = (await res.json()) as { id: string; status: string; warning?: string };
     expect(status).toBe("queued");
+    // No worker serves this agent in the test: the answer says so instead of leaving it to sit queued.
+    expect(warning).toMatch(/no live worker serves agent/);
     const got = await app.request(`/jobs/${id}`, { headers: h.headers("service_role") });
     expect(got.status).toBe(200);
     expect(await got.json()).toMatchObject({ id, status: "queued", agent: agent.slug, attempts: 0, steps: [] });
