@@ -1,8 +1,9 @@
 -- Issue 9 with the trust boundary's settings (20261203200000): the stale threshold is never read from
 -- a session GUC (a caller could `set local` it), only from actp_settings, which the service role
--- writes. A worker that declares its heartbeat interval is stale after worker_stale_beats of them
--- (default 3: a worker on the default 5 s heartbeat is dead 15 s after its last beat); one that does
--- not (an older worker) after worker_stale_seconds (default 30). actp_jobs_served becomes plpgsql:
+-- writes. worker_stale_seconds, when set, is an explicit override for every worker; otherwise a worker
+-- that declares its heartbeat interval is stale after worker_stale_beats of them (default 3: a worker
+-- on the default 5 s heartbeat is dead 15 s after its last beat), and one that does not (an older
+-- worker) after 30 s. actp_jobs_served becomes plpgsql:
 -- a SQL function with SET search_path is not inlined, and called from plpgsql it was parsed and
 -- planned on every submission.
 
@@ -23,10 +24,10 @@ begin
   if p_stale_seconds is not null then
     return p_stale_seconds * interval '1s';
   end if;
-  if p_heartbeat_ms is not null then
-    return p_heartbeat_ms * public.actp_setting_int('worker_stale_beats', 3) * interval '1ms';
-  end if;
-  return public.actp_setting_int('worker_stale_seconds', 30) * interval '1s';
+  return coalesce(
+    public.actp_setting_int('worker_stale_seconds', null) * interval '1s',
+    p_heartbeat_ms * public.actp_setting_int('worker_stale_beats', 3) * interval '1ms',
+    interval '30s');
 end
 $$;
 
@@ -40,12 +41,13 @@ set search_path = ''
 as $$
 declare
   v_beats int := public.actp_setting_int('worker_stale_beats', 3);
-  v_seconds int := public.actp_setting_int('worker_stale_seconds', 30);
+  v_seconds int := public.actp_setting_int('worker_stale_seconds', null);
 begin
   return exists (
     select 1 from public.actp_worker_registrations w
      where w.status = 'alive' and p_agent = any (w.agents)
-       and w.last_heartbeat_at >= now() - coalesce(w.heartbeat_interval_ms * v_beats * interval '1ms', v_seconds * interval '1s'));
+       and w.last_heartbeat_at >= now() - coalesce(v_seconds * interval '1s', w.heartbeat_interval_ms * v_beats * interval '1ms',
+                                                   interval '30s'));
 end
 $$;
 
