@@ -111,7 +111,9 @@ const quiet = new Logger(() => () => {});
 /** Graphile Worker: N jobs added one at a time by 16 callers (addJob) or in batches (addJobs), worked at concurrency 8. */
 export async function graphileRun(url: string, n: number, concurrency: number, mode: "addJob" | "addJobs", batch = 100): Promise<PeerRun> {
   const pool = new pg.Pool({ connectionString: url, max: concurrency + 4 });
+  // Graphile Worker wants error handlers on the pool and on each client it hands out.
   pool.on("error", (err) => console.error(`graphile pool: ${err.message}`));
+  pool.on("connect", (client) => client.on("error", (err) => console.error(`graphile client: ${err.message}`)));
   let done = 0;
   const runner = await runGraphile({
     pgPool: pool,
