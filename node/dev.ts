@@ -10,6 +10,7 @@ import { loadFunctions } from "./gateway/functions.ts";
 import { createGatewayApp, startGateway } from "./gateway/server.ts";
 import { buildDashboard } from "./dashboard/build.ts";
 import { LocalScheduler } from "./scheduler/local-runner.ts";
+import { startTelegramSender } from "./telegram/sender-loop.ts";
 import type { DevConfig } from "./config.ts";
 import { installQueueEngine } from "./worker/boss.ts";
 import { startExampleWorker } from "../examples/dev.ts";
@@ -82,6 +83,12 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
       stops.push(() => ex.stop());
       examples = { site: ex.site.url, sampleInput: ex.sampleInput };
       log(`examples: researcher agent registered and worked in-process; fixture site ${ex.site.url}`);
+    }
+
+    const telegram = await startTelegramSender(db, { log });
+    if (telegram) {
+      stops.push(() => telegram.stop());
+      log("telegram: alert sender running (drains the outbox every 3 s)");
     }
 
     configureRuntime({ db, jwtSecret: keys.jwtSecret, serviceRoleKey: keys.serviceRoleKey, localScheduler: schedulerExecutor === "local" });

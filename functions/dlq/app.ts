@@ -7,8 +7,8 @@ import { createFunctionApp, type FnEnv } from "../_shared/http.ts";
 import { route } from "../_shared/routes.ts";
 import { actAsCaller } from "../_shared/act.ts";
 import { runtime } from "../_shared/runtime.ts";
-import { BulkReplayBody, DiscardBody, DlqId, DlqListQuery, FixBody, ReplayBody } from "../../shared/dlq/contracts.ts";
-import { discardDlq, fixDlq, getDlqItem, listDlq, replayDlq, replayDlqBulk } from "../../shared/dlq/queries.ts";
+import { BulkReplayBody, DiscardBody, DlqFingerprint, DlqGroupsQuery, DlqId, DlqListQuery, FixBody, GroupReplayBody, ReplayBody } from "../../shared/dlq/contracts.ts";
+import { discardDlq, fixDlq, getDlqItem, listDlq, listDlqGroups, replayDlq, replayDlqBulk, replayDlqGroup } from "../../shared/dlq/queries.ts";
 
 export const app = createFunctionApp("dlq", {
   title: "actp dlq",
@@ -35,6 +35,40 @@ route(
   app,
   { method: "post", path: "/replay", summary: "Replay every unresolved item a filter selects", access: "operator", body: BulkReplayBody, invalid, responses: { 200: { description: "what was replayed, and what was skipped" } }, errors: ["dlq.invalid_filter"] },
   async (c, { body }) => c.json(await actAsCaller(c, (tx) => replayDlqBulk(tx, body))),
+);
+
+// Groups by error fingerprint (issue 12): readers list them, operators replay a whole group; the
+// identity recorded is the token's, through actp_caller_actor() in the SQL function.
+route(
+  app,
+  {
+    method: "get",
+    path: "/groups",
+    summary: "Items grouped by error fingerprint: count, first and last seen, a sample",
+    access: "reader",
+    query: DlqGroupsQuery,
+    invalid,
+    responses: { 200: { description: "{ groups }, most pending first" } },
+  },
+  async (c, { query }) => c.json({ groups: await runtime().db.asRole(c.get("claims"), (tx) => listDlqGroups(tx, query)) }),
+);
+
+route(
+  app,
+  {
+    method: "post",
+    path: "/groups/:fingerprint/replay",
+    summary: "Replay the pending items of one group, oldest first",
+    description: "Each item in its own subtransaction: one that cannot be replayed is reported, the others go on. The body is optional.",
+    access: "operator",
+    params: { fingerprint: DlqFingerprint },
+    body: GroupReplayBody,
+    bodyOptional: true,
+    invalid: { params: "dlq.invalid_fingerprint", body: "dlq.invalid_request" },
+    responses: { 200: { description: "matched, replayed, failed, remaining, and each item's result" } },
+    errors: ["dlq.invalid_filter"],
+  },
+  async (c, { params, body }) => c.json(await actAsCaller(c, (tx) => replayDlqGroup(tx, params.fingerprint, body))),
 );
 
 route(

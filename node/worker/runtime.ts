@@ -19,7 +19,7 @@ import { createBoss, ensureAgentQueues, type QueueOverrides } from "./boss.ts";
 import { createJobContext, lastRunningStep, stepOfError } from "./context.ts";
 import { JobAbortedError, JobTimeoutError, toJobError } from "./errors.ts";
 import { ensureServiceQueues, PLATFORM_SERVICES, runServiceJob, type ServiceQueue } from "./services.ts";
-import { decideFailure, InvalidJobInputError } from "./failure.ts";
+import { decideFailure, InvalidJobInputError, type FailureDecision } from "./failure.ts";
 
 export interface WorkerOptions {
   /** actp's statements go through this database. */
@@ -276,7 +276,12 @@ export class JobWorker {
    */
   async #fail(job: BossJob, attempt: number, err: unknown, error: JobError, timeoutMs: number | null): Promise<never> {
     const db = this.#o.db;
-    const decision = timeoutMs !== null ? ({ kind: "backoff" } as const) : decideFailure(err);
+    let decision: FailureDecision = timeoutMs !== null ? { kind: "backoff" } : decideFailure(err);
+    // Incident mode fails fast (PRD §4.10): an attempt after the first is not retried. The rule
+    // and the mode live in the database (actp_retry_allowed), asked only when a retry is at stake.
+    if (decision.kind !== "never" && attempt >= 2 && !(await plans.retryAllowed(db, attempt))) {
+      decision = { kind: "never", reason: "incident_fail_fast" };
+    }
     if (decision.kind === "never") {
       await plans.failAttempt(db, {
         jobId: job.id, workerId: this.workerId, attempt, error, queue: job.name, willRetry: false, reason: decision.reason, timeoutMs,

@@ -14,6 +14,8 @@ export const DlqListQuery = z
     status: z.enum(["pending", "resolved", "all"]).default("pending"),
     job_type: z.string().min(1).max(200).optional(),
     agent_slug: z.string().min(1).max(100).optional(),
+    /** Items of one error group (GET /dlq/groups). */
+    fingerprint: z.string().regex(/^[0-9a-f]{16}$/, "a fingerprint is 16 lowercase hex digits").optional(),
     from: timestamp().optional(),
     to: timestamp().optional(),
     /** The next_cursor of the previous page. */
@@ -67,6 +69,8 @@ export interface DlqListItem {
   reviewed_by: string | null;
   reviewed_at: string | null;
   replay_job_id: string | null;
+  /** The error group (GET /dlq/groups). */
+  fingerprint?: string;
 }
 
 export interface DlqPage {
@@ -117,5 +121,49 @@ export interface BulkReplayResult {
   matched: number;
   replayed: number;
   failed: number;
+  items: BulkReplayItem[];
+}
+
+// --- groups by error fingerprint (issue 12: the dashboard's and Telegram's /dlq view) -----------
+
+export const DlqFingerprint = z.string().regex(/^[0-9a-f]{16}$/, "a fingerprint is 16 lowercase hex digits");
+
+export const DlqGroupsQuery = z
+  .object({
+    status: z.enum(["pending", "all"]).default("pending"),
+    job_type: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+export type DlqGroupsQuery = z.input<typeof DlqGroupsQuery>;
+
+export const GroupReplayBody = z
+  .object({ note: note().optional(), limit: z.int().min(1).max(1000).default(500) })
+  .strict();
+export type GroupReplayBody = z.infer<typeof GroupReplayBody>;
+
+export interface DlqGroup {
+  fingerprint: string;
+  job_type: string;
+  error_name: string | null;
+  step: string | null;
+  message_pattern: string;
+  sample_reason: string;
+  sample_dlq_id: string;
+  pending: number;
+  total: number;
+  /** pending for status=pending, total for status=all. */
+  count: number;
+  first_seen: string;
+  last_seen: string;
+  agents: string[] | null;
+}
+
+export interface GroupReplayResult {
+  fingerprint: string;
+  matched: number;
+  replayed: number;
+  failed: number;
+  remaining: number;
+  reviewed_by: string;
   items: BulkReplayItem[];
 }

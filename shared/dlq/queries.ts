@@ -8,7 +8,11 @@ import { inspectTimeline } from "../forensics/queries.ts";
 import type { Timeline, TimelineEvent, TimelineStep } from "../forensics/contracts.ts";
 import {
   BulkReplayBody,
+  DlqGroupsQuery,
   DlqListQuery,
+  type DlqGroup,
+  type GroupReplayBody,
+  type GroupReplayResult,
   type BulkReplayResult,
   type DlqError,
   type DlqItem,
@@ -40,7 +44,7 @@ const LIST_ITEM = `jsonb_build_object(
   'id', d.id, 'original_job_id', d.original_job_id, 'job_type', d.job_type, 'agent_slug', j.agent_slug,
   'failure_reason', d.failure_reason, 'retry_count', d.retry_count, 'attempts', j.attempts,
   'enqueued_at', d.enqueued_at, 'resolution', d.resolution, 'reviewed_by', d.reviewed_by,
-  'reviewed_at', d.reviewed_at, 'replay_job_id', d.replay_job_id)`;
+  'reviewed_at', d.reviewed_at, 'replay_job_id', d.replay_job_id, 'fingerprint', d.error_fingerprint)`;
 
 export async function listDlq(db: Queryable, query: DlqListQuery): Promise<DlqPage> {
   const q = parseWith(DlqListQuery, query, "dlq.invalid_query");
@@ -54,12 +58,13 @@ export async function listDlq(db: Queryable, query: DlqListQuery): Promise<DlqPa
                           else true end
         and ($2::text is null or d.job_type = $2)
         and ($3::text is null or j.agent_slug = $3)
+        and ($9::text is null or d.error_fingerprint = $9)
         and ($4::timestamptz is null or d.enqueued_at >= $4)
         and ($5::timestamptz is null or d.enqueued_at <= $5)
         and ($6::timestamptz is null or (d.enqueued_at, d.id) > ($6::timestamptz, $7::uuid))
       order by d.enqueued_at, d.id
       limit $8`,
-    [q.status, q.job_type ?? null, q.agent_slug ?? null, q.from ?? null, q.to ?? null, cur?.enqueuedAt ?? null, cur?.id ?? null, q.limit + 1],
+    [q.status, q.job_type ?? null, q.agent_slug ?? null, q.from ?? null, q.to ?? null, cur?.enqueuedAt ?? null, cur?.id ?? null, q.limit + 1, q.fingerprint ?? null],
   );
   const more = rows.length > q.limit;
   const page = more ? rows.slice(0, q.limit) : rows;
@@ -177,6 +182,35 @@ export async function replayDlqBulk(db: Queryable, body: BulkReplayBody): Promis
     JSON.stringify(b.filter),
     b.reviewer,
     b.note ?? null,
+  ]);
+  return rows[0]!.r;
+}
+
+/** Items grouped by error fingerprint, most pending first (actp_dlq_groups; RLS applies). */
+export async function listDlqGroups(db: Queryable, query: DlqGroupsQuery): Promise<DlqGroup[]> {
+  const q = parseWith(DlqGroupsQuery, query, "dlq.invalid_query");
+  const { rows } = await db.query<{ g: DlqGroup }>(
+    `select jsonb_build_object('fingerprint', g.fingerprint, 'job_type', g.job_type, 'error_name', g.error_name,
+              'step', g.step, 'message_pattern', g.message_pattern, 'sample_reason', g.sample_reason,
+              'sample_dlq_id', g.sample_dlq_id, 'pending', g.pending, 'total', g.total,
+              'count', case when $1 then g.total else g.pending end,
+              'first_seen', g.first_seen, 'last_seen', g.last_seen, 'agents', g.agents) as g
+       from public.actp_dlq_groups($1, $2) g`,
+    [q.status === "all", q.job_type ?? null],
+  );
+  return rows.map((r) => r.g);
+}
+
+/**
+ * Replays the pending items of one group (oldest first, each in its own subtransaction). The
+ * reviewer is the caller's token identity; only the service role may name one (Telegram, CLI).
+ */
+export async function replayDlqGroup(db: Queryable, fingerprint: string, body: GroupReplayBody, reviewer?: string): Promise<GroupReplayResult> {
+  const { rows } = await db.query<{ r: GroupReplayResult }>(`select public.actp_dlq_replay_group($1, $2, $3, $4) as r`, [
+    fingerprint,
+    reviewer ?? null,
+    body.note ?? null,
+    body.limit,
   ]);
   return rows[0]!.r;
 }

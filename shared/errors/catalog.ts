@@ -92,6 +92,30 @@ export const ERROR_CODES = {
   "dlq.unvalidatable_input": spec(422, "the agent's registered input schema cannot be checked"),
   "dlq.invalid_id": spec(400, "a DLQ item id is not a UUID"),
   "dlq.invalid_filter": spec(400, "a bulk filter is malformed"),
+  "dlq.invalid_fingerprint": spec(400, "an error fingerprint is not 16 lowercase hex digits"),
+
+  // SLA tracking (§4.9)
+  "sla.not_found": spec(404, "no SLA target for this job type, or no measurement for this job"),
+  "sla.invalid_job_type": spec(400, "not a job type (an agent slug) or *"),
+  "sla.invalid_query": spec(400, "an SLA query parameter is invalid (window: 1m to 90d)"),
+  "sla.invalid_id": spec(400, "a job id is not a UUID"),
+  "sla.default_required": spec(400, "the * target is the default of every job type: change it, it cannot be deleted"),
+
+  // incident mode (§4.10)
+  "incidents.not_found": spec(404, "there is no open incident to acknowledge or resolve"),
+  "incidents.conflict": spec(409, "the platform is already at that mode, or another incident is the open one"),
+  "incidents.invalid_mode": spec(400, "an incident is declared as degraded or incident"),
+  "incidents.note_required": spec(400, "this action needs a note saying why"),
+  "incidents.invalid_note": spec(400, "a note is 1 to 2000 characters"),
+  "incidents.invalid_query": spec(400, "an incidents query parameter is invalid"),
+
+  // Telegram
+  "telegram.not_configured": spec(503, "ACTP_TELEGRAM_BOT_TOKEN and ACTP_TELEGRAM_WEBHOOK_SECRET are not set"),
+  "telegram.invalid_update": spec(400, "the webhook body is not a Telegram update"),
+  "telegram.invalid_chat": spec(400, "not a Telegram chat id"),
+  "telegram.not_found": spec(404, "the chat is not on the allowlist"),
+  "telegram.rate_limited": spec(502, "the Bot API answered 429; the sender waits retry_after"),
+  "telegram.api_error": spec(502, "the Bot API refused a call or could not be reached"),
   "dlq.invalid_query": spec(400, "a DLQ query parameter is invalid"),
   "dlq.invalid_cursor": spec(400, "a DLQ page cursor is malformed"),
   "dlq.invalid_request": spec(400, "a DLQ request is malformed"),

@@ -346,7 +346,7 @@ export const EVENT_TYPES = {
       reason: label()
         .optional()
         .describe(
-          "why it will or will not run again: backoff, retry_after, policy_retry_after, circuit_open (retried); non_retriable, invalid_input, duplicate_step, invalid_tool_input, not_configured, policy_denied, retries_exhausted (not)",
+          "why it will or will not run again: backoff, retry_after, policy_retry_after, circuit_open (retried); non_retriable, invalid_input, duplicate_step, invalid_tool_input, not_configured, policy_denied, retries_exhausted, incident_fail_fast (not)",
         ),
       max_attempts: attemptNo().optional().describe("attempts allowed in total"),
       duration_ms: durationMs().optional(),
@@ -727,8 +727,10 @@ export const EVENT_TYPES = {
       metric: z.enum(["time_to_first_update_ms", "time_to_completion_ms"]),
       target_ms: z.int().min(1),
       actual_ms: durationMs(),
+      in_flight: z.boolean().optional().describe("found by the sweep while the job was still running"),
+      breach_id: z.int().min(1).optional().describe("row of actp_sla_breaches (one per job and metric)"),
     }),
-    example: { job_type: "research_synthesis", metric: "time_to_completion_ms", target_ms: 120000, actual_ms: 134500 },
+    example: { job_type: "research_synthesis", metric: "time_to_completion_ms", target_ms: 120000, actual_ms: 134500, in_flight: false },
   }),
   "incident.declared": defineEvent({
     group: "telemetry",
@@ -738,12 +740,43 @@ export const EVENT_TYPES = {
       trigger_reason: reason(),
       mode: z.enum(["degraded", "incident"]),
       trigger_data: z.record(z.string(), z.unknown()).optional().describe("the measurements behind the trigger"),
+      declared_by: label().optional().describe("operator identity, or detector for an automatic declaration"),
     }),
     example: {
       incident_id: "5d2f8a10-3c4b-4e6f-a7b8-9c0d1e2f3a4b",
       trigger_reason: "error rate above 20% over 5 minutes",
       mode: "incident",
       trigger_data: { error_rate: 0.27, window_minutes: 5 },
+    },
+  }),
+  "incident.acknowledged": defineEvent({
+    group: "telemetry",
+    description: "An operator acknowledged the open incident: repeat alerts stop (§4.10).",
+    payload: payloadObject({
+      incident_id: uuid(),
+      acknowledged_by: label(),
+      note: label(2000).optional(),
+    }),
+    example: { incident_id: "5d2f8a10-3c4b-4e6f-a7b8-9c0d1e2f3a4b", acknowledged_by: "operator:7c1e <ops@example.com>", note: "looking at the provider" },
+  }),
+  "incident.mode_changed": defineEvent({
+    group: "telemetry",
+    description: "The platform mode stepped between normal, degraded and incident; evidence is what the detectors measured (§4.10).",
+    payload: payloadObject({
+      incident_id: uuid().optional(),
+      from_mode: z.enum(["normal", "degraded", "incident"]),
+      to_mode: z.enum(["normal", "degraded", "incident"]),
+      actor: label(),
+      reason: reason(),
+      evidence: z.record(z.string(), z.unknown()).optional(),
+    }),
+    example: {
+      incident_id: "5d2f8a10-3c4b-4e6f-a7b8-9c0d1e2f3a4b",
+      from_mode: "incident",
+      to_mode: "degraded",
+      actor: "detector",
+      reason: "every detector below its clear threshold for 600 s",
+      evidence: { firing: [] },
     },
   }),
   "incident.resolved": defineEvent({
@@ -753,6 +786,8 @@ export const EVENT_TYPES = {
       incident_id: uuid(),
       resolution_note: label(2000).optional(),
       duration_ms: durationMs().optional(),
+      resolved_by: label().optional().describe("operator identity, or detector when the detectors stepped it down"),
+      evidence: z.record(z.string(), z.unknown()).optional().describe("the detector readings at resolution"),
     }),
     example: { incident_id: "5d2f8a10-3c4b-4e6f-a7b8-9c0d1e2f3a4b", resolution_note: "provider recovered", duration_ms: 1860000 },
   }),

@@ -146,6 +146,12 @@ export async function completeJob(db: Queryable, jobId: string, workerId: string
   return rows[0]?.ok === true;
 }
 
+/** In incident mode an attempt after the first does not retry (PRD §4.10 fail fast); actp_retry_allowed() holds the rule. */
+export async function retryAllowed(db: Queryable, attempt: number): Promise<boolean> {
+  const { rows } = await db.query<{ ok: boolean }>(`select public.actp_retry_allowed($1) as ok`, [attempt]);
+  return rows[0]?.ok === true;
+}
+
 /**
  * Records a failed attempt. willRetry null: pg-boss was told first in the same transaction, and
  * whether and when it retries is read from its row. reason: why (job.failed.reason).

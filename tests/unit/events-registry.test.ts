@@ -49,7 +49,8 @@ const EXPECTED: Record<string, string[]> = {
   memory: ["memory.write", "memory.promote", "memory.forget", "memory.checkpoint"],
   scheduler: ["schedule.fired", "schedule.missed", "schedule.skipped", "schedule.coalesced", "run.claimed", "run.lease_renewed"],
   reliability: ["circuit.open", "circuit.half_open", "circuit.closed", "dlq.enqueued", "dlq.reviewed", "job.replayed"],
-  telemetry: ["heartbeat.ok", "heartbeat.stale", "agent.stalled", "sla.breach", "incident.declared", "incident.resolved"],
+  // incident.acknowledged and incident.mode_changed: issue 12's incident state machine (§4.10).
+  telemetry: ["heartbeat.ok", "heartbeat.stale", "agent.stalled", "sla.breach", "incident.declared", "incident.acknowledged", "incident.mode_changed", "incident.resolved"],
 };
 
 const JOB_ID = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
@@ -61,7 +62,7 @@ function example(type: EventType): Record<string, unknown> {
 describe("the registry", () => {
   it("holds exactly the PRD's types in their groups", () => {
     const all = Object.values(EXPECTED).flat().sort();
-    expect(all).toHaveLength(43);
+    expect(all).toHaveLength(45);
     expect([...eventTypeNames]).toEqual(all);
     expect([...EVENT_GROUPS].sort()).toEqual(Object.keys(EXPECTED).sort());
     for (const [group, types] of Object.entries(EXPECTED)) {
