@@ -112,6 +112,18 @@ export function fromPgError(err: unknown): ActpError | null {
     case "22008":
     case "22023":
       return new ActpError("db.invalid_value", message);
+    // Text Postgres cannot store (NUL, bytes that are not UTF-8) and JSON it cannot take: the
+    // caller's input, never a server fault. assertSafeJson refuses most of it before SQL; these
+    // catch whatever reaches the database another way.
+    case "22021":
+      return new ActpError("input.invalid_unicode", "text is not valid UTF-8 or contains NUL: " + message);
+    case "22P05":
+      return new ActpError("input.nul_character", "text may not contain NUL (\\u0000): " + message);
+    case "54001":
+      return new ActpError("input.too_deep", "input nests too deeply to process");
+    case "57014":
+      // statement_timeout (or a cancel): the request asked for more than the database gives one call.
+      return new ActpError("db.statement_timeout", "the query ran past the statement timeout; ask for a smaller page or range");
     case "42501":
       return new ActpError("auth.forbidden", "not allowed for this role: " + message);
     default:

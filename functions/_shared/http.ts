@@ -14,6 +14,7 @@ import type { JwtClaims } from "../../shared/db/types.ts";
 import { callerOf, canAct, canRead, actorOf, type Caller } from "../../shared/auth/roles.ts";
 import { runtime } from "./runtime.ts";
 import { functionDoc, openApiDocument, registerFunctionDoc } from "./openapi.ts";
+import { assertSafeJson } from "../../shared/input/safe-json.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -47,10 +48,19 @@ export function createFunctionApp(name: string, meta: FunctionMeta = {}): Hono<F
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     }),
   );
+  // Path and query parameters reach SQL too: NUL and broken Unicode are refused before any route.
+  app.use("*", async (c, next) => {
+    assertSafeUrl(c.req.url);
+    await next();
+  });
   app.onError((err, c) => {
     if (err instanceof ActpError) return c.json(err.toBody(), err.status as 400);
     const mapped = fromPgError(err);
     if (mapped) return c.json(mapped.toBody(), mapped.status as 400);
+    // A value nested past what zod or JSON.stringify can recurse through is the caller's input.
+    if (err instanceof RangeError && /call stack/i.test(err.message)) {
+      return c.json(new ActpError("input.too_deep", "input nests too deeply to process").toBody(), 400);
+    }
     if (err instanceof HTTPException) {
       // Hono's own middleware throws these; each status has its code in the catalog.
       const e = new ActpError(HTTP_EXCEPTION_CODES[err.status] ?? "http.error", err.message || "request failed");
@@ -107,18 +117,70 @@ export const requireOperator: MiddlewareHandler<FnEnv> = async (c, next) => {
   await next();
 };
 
-/** Reads a JSON body once: 413 past the limit, 400 when it is not JSON. */
+const tooLarge = () => new ActpError("http.payload_too_large", `body exceeds ${MAX_BODY_BYTES} bytes`, { details: { limit: MAX_BODY_BYTES } });
+
+/**
+ * Reads a request body as a stream and stops at `limit` bytes: a declared Content-Length over the
+ * limit is refused before a byte is read, a chunked body the moment it passes the limit (the rest is
+ * never read, so memory stays bounded by the limit whatever the sender streams). Call it only after
+ * the caller is authenticated and authorized: routes put `authenticate` and the role check first.
+ */
+export async function readBodyBytes(c: Context, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const declared = c.req.header("content-length");
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Reads a JSON body once: 413 past the limit, 400 when it is not UTF-8 JSON, and 400 through
+ * assertSafeJson when it holds NUL, an unpaired surrogate or nests past MAX_JSON_DEPTH.
+ */
 export async function readJson(c: Context): Promise<unknown> {
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw new ActpError("http.payload_too_large", `body exceeds ${MAX_BODY_BYTES} bytes`);
-  const buf = await c.req.arrayBuffer();
-  if (buf.byteLength > MAX_BODY_BYTES) throw new ActpError("http.payload_too_large", `body exceeds ${MAX_BODY_BYTES} bytes`);
+  const buf = await readBodyBytes(c);
   if (buf.byteLength === 0) throw badRequest("http.invalid_json", "request body is empty; expected JSON");
+  let value: unknown;
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf));
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf));
   } catch {
     throw badRequest("http.invalid_json", "request body is not valid JSON");
   }
+  assertSafeJson(value, "body");
+  return value;
+}
+
+/** Refuses a URL whose decoded path segments or query parameters are not text Postgres can store. */
+export function assertSafeUrl(raw: string): void {
+  const url = new URL(raw);
+  const segments = url.pathname.split("/").map((seg) => {
+    try {
+      return decodeURIComponent(seg);
+    } catch {
+      throw badRequest("input.invalid_unicode", "path: a segment is not valid percent-encoded UTF-8", { where: "path" });
+    }
+  });
+  assertSafeJson(segments, "path");
+  assertSafeJson([...url.searchParams.entries()], "query");
 }
 
 

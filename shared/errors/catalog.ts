@@ -35,6 +35,12 @@ export const ERROR_CODES = {
   "auth.unauthorized": spec(401, "no bearer token, or one that is invalid or expired"),
   "auth.forbidden": spec(403, "the caller's role may not do this (see \"Who may do what\")"),
   "gateway.function_not_found": spec(404, "the local gateway has no function of that name"),
+  "http.body_incomplete": spec(400, "the request body ended before it was complete (the client went away mid-body)"),
+
+  // input that Postgres or the stack cannot take (shared/input/safe-json.ts, and fromPgError)
+  "input.nul_character": spec(400, "text holds NUL (\\u0000), which Postgres cannot store in text or jsonb"),
+  "input.invalid_unicode": spec(400, "text holds an unpaired UTF-16 surrogate or bytes that are not UTF-8"),
+  "input.too_deep": spec(400, "JSON nests deeper than 64 levels"),
 
   // database errors without a code of ours (fromPgError)
   "db.raised": spec(400, "plpgsql raised P0001 without an actp code"),
@@ -43,6 +49,7 @@ export const ERROR_CODES = {
   "db.check_violation": spec(400, "a check constraint refused the write"),
   "db.not_null_violation": spec(400, "a required column was null"),
   "db.invalid_value": spec(400, "a value Postgres cannot convert (a malformed UUID, number or timestamp)"),
+  "db.statement_timeout": spec(503, "the request ran past the API roles' statement_timeout (ACTP_STATEMENT_TIMEOUT); ask for a smaller page or range"),
 
   // events (§4.5)
   "events.unknown_type": spec(400, "the event type is not in the registry; details suggests the nearest"),
@@ -133,6 +140,8 @@ export const ERROR_CODES = {
   "forensics.invalid_step": spec(400, "not a step name or a 1-based step number"),
   "forensics.invalid_query": spec(400, "a forensics query parameter is invalid"),
   "forensics.invalid_request": spec(400, "a replay request is malformed"),
+  "forensics.invalid_cursor": spec(400, "a timeline cursor that this API did not return"),
+  "forensics.too_large": spec(422, "a run has more steps than a diff compares (5,000); read its timeline page by page"),
 
   // policy service (§4.2)
   "policy.not_found": spec(404, "no policy with this id"),
@@ -226,6 +235,12 @@ export const ERROR_CODES = {
   "memory.fact_immutable": spec(409, "a fact is never changed; a new fact for its key supersedes it"),
 
   // the command line (exit statuses: README "Errors")
+  "dev.invalid_config": spec(400, "`actp dev`: a configuration variable is malformed (a port that is not a number)", 2),
+  "dev.db_password_required": spec(400, "`actp dev`: ACTP_DB_HOST is beyond loopback and ACTP_DB_PASSWORD is not set", 2),
+  "dev.data_dir_in_use": spec(409, "`actp dev`: another actp dev (its pid is named) runs on this data directory", 6),
+  "dev.port_in_use": spec(409, "`actp dev`: the database or API port is taken (names ACTP_DB_PORT or ACTP_API_PORT)", 7),
+  "dev.cannot_listen": spec(400, "`actp dev`: the host or port cannot be bound (check ACTP_DB_HOST/PORT, ACTP_API_HOST/PORT)", 7),
+  "dev.start_failed": spec(500, "`actp dev`: the start failed for another reason (the message says what)", 1),
   "cli.usage": spec(400, "an unknown command or option, or a missing argument", 2),
   "cli.invalid_json": spec(400, "an option that takes JSON was given something else", 2),
   "cli.invalid_options": spec(400, "an option's value is malformed", 2),

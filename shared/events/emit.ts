@@ -4,6 +4,7 @@ import { ActpError } from "../errors.ts";
 import type { Queryable } from "../db/types.ts";
 import { MAX_EVENT_BATCH, parseEventBatch, type EventInput, type ValidEvent } from "./registry.ts";
 import { buildEmitStatement } from "./emit-sql.ts";
+import { assertSafeJson } from "../input/safe-json.ts";
 
 export interface EmittedEvent {
   seq: string;
@@ -17,6 +18,8 @@ function issueList(issues: readonly { path: readonly PropertyKey[]; message: str
 
 /** Validates a batch; throws one ActpError (400) listing every issue, with the item index in each path. */
 export function validateEvents(input: readonly unknown[]): ValidEvent[] {
+  // Depth is counted from each event, so a batch of events may hold payloads as deep as one event's.
+  input.forEach((e, i) => assertSafeJson(e, `events[${i}]`));
   const r = parseEventBatch(input, MAX_EVENT_BATCH);
   if (r.success) return r.data;
   if (r.code === "events.unknown_type") {

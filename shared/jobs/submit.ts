@@ -8,6 +8,7 @@ import { rethrowJobsError, toJobsError } from "./errors.ts";
 import { ActpError, badRequest, zodIssues } from "../errors.ts";
 import { agentForSubmit, submit, type AgentForSubmit } from "./plans.ts";
 import { assertValidInput } from "./validate.ts";
+import { assertSafeJson } from "../input/safe-json.ts";
 
 /** Submits a job; the id. enqueueJob also answers the status and any warning. */
 export async function submitJob(db: Queryable, agent: string, input: unknown, options: SubmitOptions = {}): Promise<string> {
@@ -33,6 +34,10 @@ async function agentFor(db: Queryable, slug: string, fresh: boolean): Promise<Ag
 
 /** Submits a job: {id, status, warning?}; warning says why it may not run soon (no live worker serves the agent). */
 export async function enqueueJob(db: Queryable, agent: string, input: unknown, options: SubmitOptions = {}): Promise<SubmitResponse> {
+  // Before zod and SQL: NUL, broken Unicode and runaway nesting are the caller's 400.
+  assertSafeJson(agent, "agent");
+  assertSafeJson(input, "input");
+  assertSafeJson(options, "options");
   const parsed = SubmitOptionsSchema.safeParse(options);
   if (!parsed.success) throw badRequest("jobs.invalid_options", "options do not match the contract", { issues: zodIssues(parsed.error) });
   for (let fresh = false; ; fresh = true) {

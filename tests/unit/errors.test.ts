@@ -77,7 +77,14 @@ describe("fromPgError", () => {
     expect(fromPgError({ code: "23505", message: "dup", constraint: "c" })).toMatchObject({ code: "db.unique_violation", status: 409 });
     expect(fromPgError({ code: "23503", message: "fk" })).toMatchObject({ status: 400 });
     expect(fromPgError({ code: "42501", message: "permission denied" })).toMatchObject({ code: "auth.forbidden", status: 403 });
-    expect(fromPgError({ code: "57014", message: "canceling statement" })).toBeNull();
+    expect(fromPgError({ code: "40001", message: "serialization failure" })).toBeNull();
     expect(fromPgError(new Error("boom"))).toBeNull();
+  });
+
+  it("maps text and JSON Postgres cannot take to 400, and a statement timeout to 503", () => {
+    expect(fromPgError({ code: "22021", message: "invalid byte sequence for encoding \"UTF8\": 0x00" })).toMatchObject({ code: "input.invalid_unicode", status: 400 });
+    expect(fromPgError({ code: "22P05", message: "unsupported Unicode escape sequence" })).toMatchObject({ code: "input.nul_character", status: 400 });
+    expect(fromPgError({ code: "54001", message: "stack depth limit exceeded" })).toMatchObject({ code: "input.too_deep", status: 400 });
+    expect(fromPgError({ code: "57014", message: "canceling statement due to statement timeout" })).toMatchObject({ code: "db.statement_timeout", status: 503 });
   });
 });
