@@ -1,5 +1,6 @@
 // Node-side configuration: every environment variable actp reads, in one place (README lists them).
 import { resolve } from "node:path";
+import { DevError } from "./dev-errors.ts";
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, "..");
 
@@ -16,7 +17,7 @@ function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0-65535), got ${raw}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new DevError("dev.invalid_config", `${name} must be a port number (0-65535), got ${raw}`);
   return n;
 }
 

@@ -3,7 +3,9 @@
 import { createPgDatabase } from "../shared/db/pg.ts";
 import type { Database } from "../shared/db/types.ts";
 import { configureRuntime } from "../functions/_shared/runtime.ts";
-import { startEmbeddedDatabase, type EmbeddedDatabase } from "./db/embedded.ts";
+import { createServer } from "node:net";
+import { EMBEDDED_SESSION_DEFAULTS, startEmbeddedDatabase, type EmbeddedDatabase } from "./db/embedded.ts";
+import { listenErrorToDevError } from "./dev-errors.ts";
 import { migrate } from "./db/migrate.ts";
 import { loadProjectKeys, type ProjectKeys } from "./keys.ts";
 import { loadFunctions } from "./gateway/functions.ts";
@@ -42,6 +44,8 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
     for (const stop of stops.reverse()) await stop().catch((err) => log(`stop: ${(err as Error).message}`));
   };
   try {
+    // The gateway listens last; a taken API port is found now, before a minute of start-up.
+    await assertPortFree(cfg.apiHost, cfg.apiPort, "ACTP_API_PORT", "ACTP_API_HOST");
     let embedded: EmbeddedDatabase | null = null;
     let dbUrl: string;
     if (cfg.databaseUrl) {
@@ -58,7 +62,7 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
     log(`migrations: ${m.output.includes("up to date") ? "up to date" : "applied"} (compat bootstrap ${m.bootstrap})`);
     if (embedded) {
       // The embedded server is one shared session; the CLI's session settings must not linger.
-      await embedded.db.exec(`reset all; set search_path to "$user", public, extensions;`);
+      await embedded.db.exec(`reset all; ${EMBEDDED_SESSION_DEFAULTS}`);
     }
 
     // pg-boss's schema comes with the migrations; this lets pg-boss bring it to its own version.
@@ -95,7 +99,9 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
     const functions = await loadFunctions();
     // Same origin as the functions: the dashboard's API URL is wherever it was loaded from.
     const dashboard = await buildDashboard({ apiUrl: "", anonKey: keys.anonKey, auth: "local" });
-    const gateway = await startGateway(createGatewayApp({ functions, jwtSecret: keys.jwtSecret, dashboard }), cfg.apiHost, cfg.apiPort);
+    const gateway = await startGateway(createGatewayApp({ functions, jwtSecret: keys.jwtSecret, dashboard }), cfg.apiHost, cfg.apiPort).catch((err: unknown) => {
+      throw listenErrorToDevError(err, "ACTP_API_PORT", "ACTP_API_HOST", cfg.apiHost, cfg.apiPort);
+    });
     stops.push(() => gateway.stop());
 
     return {
@@ -113,6 +119,15 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
     await stopAll();
     throw err;
   }
+}
+
+async function assertPortFree(host: string, port: number, portVar: string, hostVar: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (err) => reject(listenErrorToDevError(err, portVar, hostVar, host, port)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 export function redactUrl(url: string): string {

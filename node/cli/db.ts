@@ -5,12 +5,13 @@ import { createPgDatabase } from "../../shared/db/pg.ts";
 import type { Database } from "../../shared/db/types.ts";
 import { ActpError, exitStatusFor, fromPgError } from "../../shared/errors.ts";
 import { redactUrl } from "../dev.ts";
+import { DEFAULT_DB_PASSWORD, embeddedUrl } from "../db/embedded.ts";
 
 /** ACTP_DATABASE_URL or DATABASE_URL, else the database `actp dev` serves (ACTP_DB_PORT). */
 export function cliDatabaseUrl(): string {
   const explicit = process.env.ACTP_DATABASE_URL || process.env.DATABASE_URL;
   if (explicit) return explicit;
-  return `postgres://postgres:postgres@127.0.0.1:${process.env.ACTP_DB_PORT || "54322"}/postgres?sslmode=disable`;
+  return embeddedUrl(process.env.ACTP_DB_HOST || "127.0.0.1", Number(process.env.ACTP_DB_PORT || "54322"), process.env.ACTP_DB_PASSWORD || DEFAULT_DB_PASSWORD);
 }
 
 /** Runs fn with a small pool that is always closed afterwards. */

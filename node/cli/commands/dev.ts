@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { devConfigFromEnv } from "../../config.ts";
 import { redactUrl, startDev, type DevPlatform } from "../../dev.ts";
+import { DevError } from "../../dev-errors.ts";
 
 export function register(program: Command): void {
   program
@@ -15,11 +16,24 @@ export function register(program: Command): void {
     .action(async (opts: { memory?: boolean; dataDir?: string; dbPort?: string; apiPort?: string; scheduler: boolean; examples: boolean }) => {
       if (opts.dbPort) process.env.ACTP_DB_PORT = opts.dbPort;
       if (opts.apiPort) process.env.ACTP_API_PORT = opts.apiPort;
-      const cfg = devConfigFromEnv({ memory: opts.memory, dataDir: opts.dataDir });
       const started = Date.now();
       const log = (line: string) => console.log(`  ${line}`);
-      console.log("actp dev: starting");
-      const platform = await startDev(cfg, { scheduler: opts.scheduler, examples: opts.examples, log });
+      let platform: DevPlatform;
+      try {
+        const cfg = devConfigFromEnv({ memory: opts.memory, dataDir: opts.dataDir });
+        console.log("actp dev: starting");
+        platform = await startDev(cfg, { scheduler: opts.scheduler, examples: opts.examples, log });
+      } catch (err) {
+        // One line with a code and a documented exit status (README "Exit statuses"); the stack
+        // only with ACTP_DEBUG=1.
+        if (process.env.ACTP_DEBUG) console.error(err);
+        if (err instanceof DevError) {
+          console.error(`actp dev: ${err.code}: ${err.message}`);
+          process.exit(err.exitStatus);
+        }
+        console.error(`actp dev: dev.start_failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      }
       printBanner(platform, Date.now() - started);
       let stopping = false;
       const shutdown = async (signal: string) => {
