@@ -1,23 +1,16 @@
 // The errors `actp dev` stops on, each one line with a stable code and its exit status
-// (README "Exit statuses"): a user sees `actp dev: <code>: <message>`, never a stack trace.
-import { ActpError } from "../shared/errors.ts";
+// (README "Errors"): a user sees `actp dev: <code>: <message>`, never a stack trace.
+import { ActpError, exitStatusFor } from "../shared/errors.ts";
 
-export const DEV_EXIT_STATUS = {
-  "dev.invalid_config": 2,
-  "dev.db_password_required": 2,
-  "dev.data_dir_in_use": 3,
-  "dev.port_in_use": 5,
-  "dev.cannot_listen": 5,
-} as const;
+export type DevErrorCode = "dev.invalid_config" | "dev.db_password_required" | "dev.data_dir_in_use" | "dev.port_in_use" | "dev.cannot_listen";
 
-export type DevErrorCode = keyof typeof DEV_EXIT_STATUS;
-
+/** The exit status is the catalog's (shared/errors/catalog.ts, README "Errors"). */
 export class DevError extends ActpError {
   readonly exitStatus: number;
   constructor(code: DevErrorCode, message: string) {
-    super(code, message, 500);
+    super(code, message);
     this.name = "DevError";
-    this.exitStatus = DEV_EXIT_STATUS[code];
+    this.exitStatus = exitStatusFor(code);
   }
 }
 

@@ -4,8 +4,8 @@
 import { createFunctionApp } from "../_shared/http.ts";
 import { route } from "../_shared/routes.ts";
 import { runtime } from "../_shared/runtime.ts";
-import { DiffQuery, JobId, ReplayRequest } from "../../shared/forensics/contracts.ts";
-import { diffRuns, inspectTimeline, replayJob } from "../../shared/forensics/queries.ts";
+import { DiffQuery, JobId, ReplayRequest, TimelineQuery } from "../../shared/forensics/contracts.ts";
+import { diffRuns, inspectTimelinePage, replayJob } from "../../shared/forensics/queries.ts";
 
 export const app = createFunctionApp("replay", {
   title: "actp replay",
@@ -20,11 +20,12 @@ route(
     method: "get",
     path: "/diff",
     summary: "The differences between two runs (inputs, steps, outputs, tool calls)",
+    description: "Compares the runs' steps (at most 5,000 each; past that, 422 forensics.too_large: page the timeline instead).",
     access: "reader",
     query: DiffQuery,
     invalid: { query: "forensics.invalid_query" },
     responses: { 200: { description: "the diff" } },
-    errors: ["forensics.not_found"],
+    errors: ["forensics.not_found", "forensics.too_large"],
   },
   async (c, { query }) => c.json(await runtime().db.asRole(c.get("claims"), (tx) => diffRuns(tx, query.a, query.b))),
 );
@@ -34,14 +35,16 @@ route(
   {
     method: "get",
     path: "/:job_id/timeline",
-    summary: "A job's timeline: its events and steps, merged in order",
+    summary: "A job's timeline: its events and steps, merged in order, one keyset page at a time",
+    description: "At most `limit` entries (default 500, at most 1,000); `next_cursor` is the `cursor` of the next page, null on the last.",
     access: "reader",
     params: jobId,
-    invalid: { params: "forensics.invalid_job_id" },
-    responses: { 200: { description: "the timeline" } },
-    errors: ["forensics.not_found"],
+    query: TimelineQuery,
+    invalid: { params: "forensics.invalid_job_id", query: "forensics.invalid_query" },
+    responses: { 200: { description: "one page of the timeline, with next_cursor" } },
+    errors: ["forensics.not_found", "forensics.invalid_cursor"],
   },
-  async (c, { params }) => c.json(await runtime().db.asRole(c.get("claims"), (tx) => inspectTimeline(tx, params.job_id))),
+  async (c, { params, query }) => c.json(await runtime().db.asRole(c.get("claims"), (tx) => inspectTimelinePage(tx, params.job_id, query))),
 );
 
 route(

@@ -32,7 +32,8 @@ const OWNER_STALL_MS = 30_000;
  * What a client leaves behind in the shared session when it goes, undone as pgbouncer's
  * server_reset_query does. Not DISCARD ALL: in one shared session it would also drop every other
  * live client's prepared statements, holdable cursors and LISTENs; the leaving client's own named
- * statements are deallocated one by one instead (tracked from its Parse messages).
+ * statements are deallocated one by one instead (tracked from its Parse messages), with any
+ * statement PREPAREd in SQL. Session advisory locks cannot be told apart by client and are kept.
  */
 export const SESSION_RESET_SQL = "reset all; reset role; reset session authorization;";
 
@@ -110,9 +111,21 @@ export class SessionQueue {
     await this.db.exec(SESSION_RESET_SQL + this.sessionDefaults).catch((err: unknown) => {
       console.error(`actp: embedded database: session reset failed: ${(err as Error).message}`);
     });
-    for (const name of names) {
+    // SQL-level PREPAREs (psql, scripts) cannot be told apart by client; drivers prepare through
+    // the protocol (tracked above), so a statement PREPAREd in SQL goes with any client that leaves.
+    const fromSql = await this.db
+      .query<{ name: string }>(`select name from pg_prepared_statements where from_sql`)
+      .then((r) => r.rows.map((x) => x.name), () => [] as string[]);
+    for (const name of [...names, ...fromSql]) {
       await this.db.query(`deallocate "${name.replace(/"/g, '""')}"`).catch(() => {});
     }
+  }
+
+  private async releaseOwner(): Promise<void> {
+    this.clearOwnerTimer();
+    this.owner = null;
+    if (this.db.isInTransaction()) await this.db.exec("rollback").catch(() => {});
+    void this.process();
   }
 
   private clearOwnerTimer(): void {

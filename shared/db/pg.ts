@@ -2,12 +2,20 @@
 // Deno resolves the same bare specifier through deno.json's import map (npm:pg).
 import pg from "pg";
 import type { Database, JwtClaims, Queryable, QueryResult } from "./types.ts";
+import { env } from "../env.ts";
 
 export interface PgDatabaseOptions {
   connectionString: string;
   max?: number;
   applicationName?: string;
+  /**
+   * statement_timeout for every statement run as an API role (asRole), e.g. "8s" or "500ms"; "0"
+   * turns it off. Default ACTP_STATEMENT_TIMEOUT, else 8s (Supabase's for `authenticated`).
+   */
+  statementTimeout?: string;
 }
+
+export const DEFAULT_STATEMENT_TIMEOUT = "8s";
 
 const API_ROLES = new Set(["anon", "authenticated", "service_role"]);
 
@@ -47,14 +55,21 @@ export function createPgDatabase(opts: PgDatabaseOptions): Database {
     }
   };
 
+  const statementTimeout = opts.statementTimeout ?? env("ACTP_STATEMENT_TIMEOUT") ?? DEFAULT_STATEMENT_TIMEOUT;
+  if (!/^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$/.test(statementTimeout)) {
+    throw new Error(`ACTP_STATEMENT_TIMEOUT must be a duration such as 8s or 500ms, got "${statementTimeout}"`);
+  }
+
   const asRole = <T>(claims: JwtClaims, fn: (tx: Queryable) => Promise<T>): Promise<T> => {
     // The role name cannot be a bind parameter in SET ROLE; it is checked against a fixed set.
     if (!API_ROLES.has(claims.role)) throw new Error(`asRole: not an API role: ${String(claims.role)}`);
     return transaction(async (tx) => {
       // Transaction-local on purpose: the embedded server shares one session among all clients.
+      // SET ROLE does not apply the role's own settings (ALTER ROLE ... SET statement_timeout, which
+      // PostgREST callers get), so the request's timeout is set here, for this transaction only.
       await tx.query(
-        `select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`,
-        [claims.role, JSON.stringify(claims)],
+        `select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), set_config('statement_timeout', $3, true)`,
+        [claims.role, JSON.stringify(claims), statementTimeout],
       );
       return fn(tx);
     });

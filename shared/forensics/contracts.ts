@@ -19,6 +19,15 @@ export const ReplayRequest = z
 export type ReplayRequest = z.infer<typeof ReplayRequest>;
 
 export const DiffQuery = z.object({ a: JobId, b: JobId }).strict();
+
+/** GET /replay/<job_id>/timeline: keyset pages, as GET /events. */
+export const TimelineQuery = z
+  .object({
+    cursor: z.string().min(1).max(2000).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+export type TimelineQuery = z.infer<typeof TimelineQuery>;
 export type DiffQuery = z.infer<typeof DiffQuery>;
 
 export interface TimelineJob {
@@ -106,6 +115,11 @@ export interface Timeline {
     failure_reason: string;
   } | null;
   entries: TimelineEntry[];
+}
+
+/** A timeline page: `next_cursor` fetches the next one, null on the last. */
+export interface TimelinePage extends Timeline {
+  next_cursor: string | null;
 }
 
 export interface ReplayResult {

@@ -3,9 +3,9 @@
 // Human-readable by default; --json prints what the function would answer.
 import type { Command } from "commander";
 import { ActpError } from "../../../shared/errors.ts";
-import { fail, inTransaction, operator } from "../db.ts";
+import { fail, inTransaction, operator, withDb } from "../db.ts";
 import { FromStep, JobId } from "../../../shared/forensics/contracts.ts";
-import { diffRuns, inspectTimeline, replayJob } from "../../../shared/forensics/queries.ts";
+import { diffRuns, inspectTimelinePage, replayJob, TIMELINE_PAGE_MAX } from "../../../shared/forensics/queries.ts";
 import { renderDiff, renderReplay, renderTimeline } from "../../../shared/forensics/render.ts";
 
 export function jobIdArg(raw: string, name = "job id"): string {
@@ -32,7 +32,17 @@ export function register(program: Command): void {
     .action(async (raw: string, opts: { json?: boolean }) => {
       try {
         const id = jobIdArg(raw);
-        const t = await inTransaction<Awaited<ReturnType<typeof inspectTimeline>>>((tx) => inspectTimeline(tx, id));
+        // Page by page, each page its own short query, as the API serves it.
+        const t = await withDb(async (db) => {
+          const first = await inspectTimelinePage(db, id, { limit: TIMELINE_PAGE_MAX });
+          const entries = [...first.entries];
+          for (let cursor = first.next_cursor; cursor; ) {
+            const page = await inspectTimelinePage(db, id, { limit: TIMELINE_PAGE_MAX, cursor });
+            entries.push(...page.entries);
+            cursor = page.next_cursor;
+          }
+          return { ...first, entries, next_cursor: null };
+        }, 1);
         if (opts.json) print(t);
         else console.log(renderTimeline(t));
       } catch (err) {
