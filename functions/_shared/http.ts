@@ -134,7 +134,15 @@ export async function readBodyBytes(c: Context, limit = MAX_BODY_BYTES): Promise
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let step: ReadableStreamReadResult<Uint8Array>;
+    try {
+      step = await reader.read();
+    } catch (err) {
+      // The gateway cut the body at its limit, or the client went away mid-body.
+      if (err instanceof ActpError) throw err;
+      throw badRequest("http.body_incomplete", "the request body ended before it was complete");
+    }
+    const { done, value } = step;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

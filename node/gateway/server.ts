@@ -6,6 +6,8 @@ import { Hono } from "hono";
 import { getRequestListener } from "@hono/node-server";
 import { verifyBearer } from "../../shared/auth/jwt.ts";
 import type { FunctionModule } from "./functions.ts";
+import { MAX_BODY_BYTES } from "../../functions/_shared/http.ts";
+import { ActpError } from "../../shared/errors.ts";
 import type { DashboardFile } from "../dashboard/build.ts";
 
 export interface GatewayOptions {
@@ -13,6 +15,8 @@ export interface GatewayOptions {
   jwtSecret: string;
   /** The built operator dashboard, served at /dashboard/ (static files; no credentials of its own). */
   dashboard?: Map<string, DashboardFile>;
+  /** Request bodies past this are refused with 413 (default: the functions' own limit, 1 MiB). */
+  maxBodyBytes?: number;
 }
 
 // The dashboard is static: it holds no secret, and every call it makes carries the operator's JWT.
@@ -23,7 +27,20 @@ const DASHBOARD_HEADERS = {
   "cache-control": "no-cache",
 };
 
+/** Passes a body through until `limit` bytes, then fails it with the 413 readJson answers. */
+function limitStream(limit: number): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > limit) controller.error(new ActpError("http.payload_too_large", `body exceeds ${limit} bytes`, 413, { limit }));
+      else controller.enqueue(chunk);
+    },
+  });
+}
+
 export function createGatewayApp(opts: GatewayOptions): Hono {
+  opts = { maxBodyBytes: MAX_BODY_BYTES, ...opts };
   const byName = new Map(opts.functions.map((f) => [f.name, f]));
   const gw = new Hono();
 
@@ -50,6 +67,12 @@ export function createGatewayApp(opts: GatewayOptions): Hono {
       const v = await verifyBearer(opts.jwtSecret, c.req.header("authorization"));
       if (!v.ok) return c.json({ error: { code: "auth.unauthorized", message: `Invalid JWT: ${v.reason}` } }, 401);
     }
+    // The edge runtime's own request limit, before any function runs: a declared length over it is
+    // refused unread, and a chunked body is cut off (413) the moment it passes it.
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && Number(declared) > opts.maxBodyBytes!) {
+      return c.json({ error: { code: "http.payload_too_large", message: `body exceeds ${opts.maxBodyBytes} bytes` } }, 413, { connection: "close" });
+    }
     const url = new URL(c.req.url);
     const prefix = `/functions/v1/${name}`;
     url.pathname = `/${name}${url.pathname.slice(prefix.length)}`;
@@ -57,7 +80,7 @@ export function createGatewayApp(opts: GatewayOptions): Hono {
     const hasBody = raw.method !== "GET" && raw.method !== "HEAD" && raw.body !== null;
     const init: RequestInit & { duplex?: "half" } = { method: raw.method, headers: raw.headers, signal: raw.signal };
     if (hasBody) {
-      init.body = raw.body;
+      init.body = raw.body!.pipeThrough(limitStream(opts.maxBodyBytes!));
       init.duplex = "half"; // Node's fetch needs this to forward a streamed body
     }
     return fn.app.fetch(new Request(url, init));

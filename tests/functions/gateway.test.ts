@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFunctions } from "../../node/gateway/functions.ts";
 import { createGatewayApp, startGateway } from "../../node/gateway/server.ts";
 import { signApiKey } from "../../shared/auth/jwt.ts";
+import { createFunctionApp } from "../../functions/_shared/http.ts";
 import { functionHarness, type FunctionHarness } from "../support/functions.ts";
 
 let h: FunctionHarness;
@@ -72,5 +73,38 @@ describe("gateway verify_jwt", () => {
     const res = await fetch(health(), { method: "OPTIONS", headers: { origin: "http://example.test", "access-control-request-method": "POST" } });
     expect(res.status).toBeLessThan(300);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
+
+describe("gateway body limit", () => {
+  // A function that reads its body with no limit of its own: the gateway's limit still holds.
+  const greedy = createFunctionApp("greedy");
+  greedy.post("/", async (c) => c.json({ bytes: (await c.req.arrayBuffer()).byteLength }));
+  let small: Awaited<ReturnType<typeof startGateway>>;
+  beforeAll(async () => {
+    small = await startGateway(createGatewayApp({ functions: [{ name: "greedy", verifyJwt: false, app: greedy }], jwtSecret: h.keys.jwtSecret, maxBodyBytes: 64 * 1024 }), "127.0.0.1", 0);
+  });
+  afterAll(() => small.stop());
+
+  const chunked = (bytes: number) =>
+    new ReadableStream<Uint8Array>({
+      start(ctl) {
+        for (let sent = 0; sent < bytes; sent += 16 * 1024) ctl.enqueue(new Uint8Array(16 * 1024));
+        ctl.close();
+      },
+    });
+
+  it("passes a body under the limit, and refuses a declared length over it unread", async () => {
+    const ok = await fetch(`${small.url}/functions/v1/greedy`, { method: "POST", body: new Uint8Array(1000) });
+    expect(await ok.json()).toEqual({ bytes: 1000 });
+    const big = await fetch(`${small.url}/functions/v1/greedy`, { method: "POST", body: new Uint8Array(65 * 1024) });
+    expect(big.status).toBe(413);
+    expect((await big.json()).error.code).toBe("http.payload_too_large");
+  });
+
+  it("cuts a chunked body (no Content-Length) at the limit with 413, even for a function that reads it whole", async () => {
+    const res = await fetch(`${small.url}/functions/v1/greedy`, { method: "POST", body: chunked(1024 * 1024), duplex: "half" } as RequestInit);
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe("http.payload_too_large");
   });
 });
