@@ -111,6 +111,18 @@ export const requireReader: MiddlewareHandler<FnEnv> = async (c, next) => {
   await next();
 };
 
+/**
+ * A signed-in caller of any kind (readers, or an end user with a `sub`); anon: 403. For routes an
+ * end user may call for themself, so anon is refused before its body is read.
+ */
+export const requireSignedIn: MiddlewareHandler<FnEnv> = async (c, next) => {
+  const caller = callerFrom(c);
+  if (!canRead(caller) && (caller.kind !== "user" || caller.sub === null)) {
+    throw forbidden("this needs a signed-in user, an actp operator or viewer, or the service role");
+  }
+  await next();
+};
+
 /** Service role and operators: act (DLQ review, approvals, circuits, incidents). Viewers: 403. */
 export const requireOperator: MiddlewareHandler<FnEnv> = async (c, next) => {
   if (!canAct(callerFrom(c))) throw forbidden("this needs an actp operator (app_metadata.actp_role = operator) or the service role");

@@ -5,7 +5,7 @@
 // role's read of actp_feature_flags (RLS hides flags from end users) and answers decisions only,
 // never target lists.
 import { z } from "zod";
-import { callerFrom, createFunctionApp } from "../_shared/http.ts";
+import { callerFrom, createFunctionApp, requireSignedIn } from "../_shared/http.ts";
 import { route } from "../_shared/routes.ts";
 import { runtime } from "../_shared/runtime.ts";
 import { notFound } from "../../shared/errors.ts";
@@ -31,6 +31,7 @@ route(
     summary: "Evaluate one flag for a context",
     description: evaluatorOnly,
     access: "signed_in",
+    use: [requireSignedIn], // anon is refused before its body is read
     body: EvaluateRequest,
     responses: { 200: { description: "the evaluation", schema: FlagEvaluation } },
     errors: ["auth.forbidden", "flags.invalid_context"],
@@ -50,6 +51,7 @@ route(
     summary: "Evaluate many flags for one context",
     description: evaluatorOnly,
     access: "signed_in",
+    use: [requireSignedIn], // anon is refused before its body is read
     body: BatchEvaluateRequest,
     responses: {
       200: {

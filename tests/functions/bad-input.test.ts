@@ -118,6 +118,31 @@ describe("bad input on every route", () => {
     expect(await footprint()).toEqual(before);
   });
 
+  it("reads no body before the caller is authorized: every route answers 401 / 403 with the body stream never pulled", async () => {
+    const withBody = routes().filter((r) => ["POST", "PUT", "PATCH", "DELETE"].includes(r.method));
+    for (const r of withBody) {
+      for (const role of ["none", "anon"] as const) {
+        let pulled = false;
+        const body = new ReadableStream<Uint8Array>({
+          pull(ctl) {
+            pulled = true;
+            ctl.enqueue(new TextEncoder().encode("{}"));
+            ctl.close();
+          },
+        }, { highWaterMark: 0 });
+        const res = await apps.get(r.fn)!.request(fill(r.path), {
+          method: r.method,
+          headers: h.headers(role, { "content-type": "application/json" }),
+          body,
+          duplex: "half",
+        } as RequestInit);
+        const label = `${r.method} ${r.path} as ${role}`;
+        expect([401, 403], label).toContain(res.status);
+        expect(pulled, label).toBe(false);
+      }
+    }
+  });
+
   it("refuses NUL and broken UTF-8 in every path parameter and every query string", async () => {
     const before = await footprint();
     for (const r of routes()) {
