@@ -33,7 +33,7 @@ function limitStream(limit: number): TransformStream<Uint8Array, Uint8Array> {
   return new TransformStream({
     transform(chunk, controller) {
       seen += chunk.byteLength;
-      if (seen > limit) controller.error(new ActpError("http.payload_too_large", `body exceeds ${limit} bytes`, 413, { limit }));
+      if (seen > limit) controller.error(new ActpError("http.payload_too_large", `body exceeds ${limit} bytes`, { details: { limit } }));
       else controller.enqueue(chunk);
     },
   });

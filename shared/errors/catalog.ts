@@ -237,9 +237,9 @@ export const ERROR_CODES = {
   // the command line (exit statuses: README "Errors")
   "dev.invalid_config": spec(400, "`actp dev`: a configuration variable is malformed (a port that is not a number)", 2),
   "dev.db_password_required": spec(400, "`actp dev`: ACTP_DB_HOST is beyond loopback and ACTP_DB_PASSWORD is not set", 2),
-  "dev.data_dir_in_use": spec(409, "`actp dev`: another actp dev (its pid is named) runs on this data directory", 6),
-  "dev.port_in_use": spec(409, "`actp dev`: the database or API port is taken (names ACTP_DB_PORT or ACTP_API_PORT)", 7),
-  "dev.cannot_listen": spec(400, "`actp dev`: the host or port cannot be bound (check ACTP_DB_HOST/PORT, ACTP_API_HOST/PORT)", 7),
+  "dev.data_dir_in_use": spec(409, "`actp dev`: another actp dev (its pid is named) runs on this data directory"),
+  "dev.port_in_use": spec(409, "`actp dev`: the database or API port is taken (names ACTP_DB_PORT or ACTP_API_PORT)"),
+  "dev.cannot_listen": spec(400, "`actp dev`: the host or port cannot be bound (check ACTP_DB_HOST/PORT, ACTP_API_HOST/PORT)", 5),
   "dev.start_failed": spec(500, "`actp dev`: the start failed for another reason (the message says what)", 1),
   "cli.usage": spec(400, "an unknown command or option, or a missing argument", 2),
   "cli.invalid_json": spec(400, "an option that takes JSON was given something else", 2),

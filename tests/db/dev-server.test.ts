@@ -92,7 +92,7 @@ describe("the embedded database checks the password", () => {
   it("refuses to listen beyond loopback without ACTP_DB_PASSWORD, in one line", async () => {
     const l = launch({ ACTP_DATA_DIR: join(dataDir, "other"), ACTP_DB_HOST: "0.0.0.0", ACTP_DB_PORT: String(randomPort()), ACTP_API_PORT: String(randomPort()) });
     expect(await l.exited).toBe(2);
-    expect(failureLines(l.output())).toEqual([expect.stringMatching(/^actp dev: dev\.db_password_required: .*ACTP_DB_PASSWORD/)]);
+    expect(failureLines(l.output())).toEqual([expect.stringMatching(/^error: dev\.db_password_required: .*ACTP_DB_PASSWORD/)]);
   }, 60_000);
 });
 
@@ -136,12 +136,12 @@ describe("a client's session state does not outlive it", () => {
 });
 
 describe("one actp dev per data directory and port", () => {
-  it("a second actp dev on the same data directory exits 3 with one line naming the pid", async () => {
+  it("a second actp dev on the same data directory exits 5 with one line naming the pid", async () => {
     const lock = (await readFile(join(dataDir, "actp.pid"), "utf8")).trim();
     expect(Number(lock)).toBe(dev.child.pid);
     const l = launch({ ACTP_DATA_DIR: dataDir, ACTP_DB_PORT: String(randomPort()), ACTP_API_PORT: String(randomPort()) });
-    expect(await l.exited).toBe(3);
-    expect(failureLines(l.output())).toEqual([`actp dev: dev.data_dir_in_use: data directory ${dataDir} is in use by actp dev (pid ${lock}): stop that one, or set ACTP_DATA_DIR to another directory`]);
+    expect(await l.exited).toBe(5);
+    expect(failureLines(l.output())).toEqual([`error: dev.data_dir_in_use: data directory ${dataDir} is in use by actp dev (pid ${lock}): stop that one, or set ACTP_DATA_DIR to another directory`]);
   }, 60_000);
 
   it("takes over a stale lock left by a process that is gone", async () => {
@@ -169,11 +169,11 @@ describe("one actp dev per data directory and port", () => {
     try {
       const db = launch({ ACTP_DATA_DIR: join(dataDir, "p1"), ACTP_DB_PORT: String(port), ACTP_API_PORT: String(randomPort()) });
       expect(await db.exited).toBe(5);
-      expect(failureLines(db.output())).toEqual([`actp dev: dev.port_in_use: port ${port} on 127.0.0.1 is already in use: stop what holds it, or set ACTP_DB_PORT to a free port`]);
+      expect(failureLines(db.output())).toEqual([`error: dev.port_in_use: port ${port} on 127.0.0.1 is already in use: stop what holds it, or set ACTP_DB_PORT to a free port`]);
 
       const api = launch({ ACTP_DATA_DIR: join(dataDir, "p2"), ACTP_DB_PORT: String(randomPort()), ACTP_API_PORT: String(port) });
       expect(await api.exited).toBe(5);
-      expect(failureLines(api.output())).toEqual([`actp dev: dev.port_in_use: port ${port} on 127.0.0.1 is already in use: stop what holds it, or set ACTP_API_PORT to a free port`]);
+      expect(failureLines(api.output())).toEqual([`error: dev.port_in_use: port ${port} on 127.0.0.1 is already in use: stop what holds it, or set ACTP_API_PORT to a free port`]);
     } finally {
       await new Promise((r) => taken.close(r));
     }

@@ -24,14 +24,14 @@ export function register(program: Command): void {
         console.log("actp dev: starting");
         platform = await startDev(cfg, { scheduler: opts.scheduler, examples: opts.examples, log });
       } catch (err) {
-        // One line with a code and a documented exit status (README "Exit statuses"); the stack
-        // only with ACTP_DEBUG=1.
+        // One line with a code and the catalog's exit status (README "Errors"); the stack only
+        // with ACTP_DEBUG=1.
         if (process.env.ACTP_DEBUG) console.error(err);
         if (err instanceof DevError) {
-          console.error(`actp dev: ${err.code}: ${err.message}`);
+          console.error(`error: ${err.code}: ${err.message}`);
           process.exit(err.exitStatus);
         }
-        console.error(`actp dev: dev.start_failed: ${err instanceof Error ? err.message : String(err)}`);
+        console.error(`error: dev.start_failed: ${err instanceof Error ? err.message : String(err)}`);
         process.exit(1);
       }
       printBanner(platform, Date.now() - started);
