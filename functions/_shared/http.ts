@@ -37,6 +37,11 @@ export interface FunctionMeta {
 export function createFunctionApp(name: string, meta: FunctionMeta = {}): Hono<FnEnv> {
   const app = new Hono<FnEnv>().basePath(`/${name}`);
   registerFunctionDoc(app, { name, title: meta.title ?? `actp ${name}`, description: meta.description ?? "" });
+  // Path and query parameters reach SQL too: NUL and broken Unicode are refused before any route.
+  app.use("*", async (c, next) => {
+    assertSafeUrl(c.req.url);
+    await next();
+  });
   // Registered before any middleware the function adds, so the document needs no role: it is the
   // routes' contracts, no data. Built per request because routes are declared after this line.
   app.get("/openapi.json", (c) => c.json(openApiDocument(functionDoc(app)!)));
@@ -48,11 +53,6 @@ export function createFunctionApp(name: string, meta: FunctionMeta = {}): Hono<F
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     }),
   );
-  // Path and query parameters reach SQL too: NUL and broken Unicode are refused before any route.
-  app.use("*", async (c, next) => {
-    assertSafeUrl(c.req.url);
-    await next();
-  });
   app.onError((err, c) => {
     if (err instanceof ActpError) return c.json(err.toBody(), err.status as 400);
     const mapped = fromPgError(err);
