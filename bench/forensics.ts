@@ -15,7 +15,7 @@ async function seedJob(db: Database, events: number): Promise<string> {
   const slug = `bench-forensics-${randomUUID().slice(0, 8)}`;
   await db.query(
     `insert into public.actp_agent_definitions (slug, description, input_schema, definition_hash, enabled)
-     values ($1, 'bench', '{}'::jsonb, md5($1), true)`,
+     values ($1, 'bench', '{}'::jsonb, encode(sha256(convert_to($1, 'UTF8')), 'hex'), true)`,
     [slug],
   );
   const id = randomUUID();
