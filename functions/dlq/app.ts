@@ -2,8 +2,7 @@
 // operators, viewers; RLS agrees); review actions for operators and the service role, recorded as the
 // token's identity with the body's reviewer kept as a label. Each action is one SQL function call: one
 // transaction, idempotent, evented.
-import type { Context } from "hono";
-import { createFunctionApp, type FnEnv } from "../_shared/http.ts";
+import { createFunctionApp } from "../_shared/http.ts";
 import { route } from "../_shared/routes.ts";
 import { actAsCaller } from "../_shared/act.ts";
 import { runtime } from "../_shared/runtime.ts";
@@ -17,12 +16,6 @@ export const app = createFunctionApp("dlq", {
 
 const id = { id: DlqId };
 const invalid = { params: "dlq.invalid_id", query: "dlq.invalid_query", body: "dlq.invalid_request" } as const;
-
-/** Who is acting when the body does not say: the token's subject, else the role itself. */
-const actor = (c: Context<FnEnv>) => {
-  const claims = c.get("claims");
-  return typeof claims.sub === "string" && claims.sub !== "" ? claims.sub : claims.role;
-};
 
 route(
   app,
@@ -93,14 +86,14 @@ route(
     errors: ["dlq.not_found", "dlq.conflict"],
   },
   async (c, { params, body }) => {
-    const r = await actAsCaller(c, (tx) => replayDlq(tx, params.id, body.reviewer ?? actor(c), body.note));
+    const r = await actAsCaller(c, (tx) => replayDlq(tx, params.id, body.reviewer, body.note));
     return c.json(r, r.already_resolved ? 200 : 201);
   },
 );
 
 route(
   app,
-  { method: "post", path: "/:id/discard", summary: "Discard an item", access: "operator", params: id, body: DiscardBody, invalid, responses: { 200: { description: "discarded" } }, errors: ["dlq.not_found", "dlq.conflict"] },
+  { method: "post", path: "/:id/discard", summary: "Discard an item", access: "operator", params: id, body: DiscardBody, bodyOptional: true, invalid, responses: { 200: { description: "discarded" } }, errors: ["dlq.not_found", "dlq.conflict"] },
   async (c, { params, body }) => c.json(await actAsCaller(c, (tx) => discardDlq(tx, params.id, body.reviewer, body.note))),
 );
 

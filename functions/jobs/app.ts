@@ -85,9 +85,9 @@ route(
     errors: ["jobs.job_not_found", "jobs.not_cancellable"],
   },
   async (c, { params, body }) => {
-    const claims = c.get("claims");
     try {
-      await runtime().db.asRole(claims, (tx) => cancel(tx, params.id, body.cancelled_by ?? claims.sub ?? "service_role", body.reason ?? null));
+      // cancelled_by is recorded from the token in SQL; the body's cancelled_by is kept as a label.
+      await runtime().db.asRole(c.get("claims"), (tx) => cancel(tx, params.id, body.cancelled_by ?? null, body.reason ?? null));
     } catch (err) {
       rethrowJobsError(err);
     }

@@ -62,9 +62,8 @@ route(
     errors: ["forensics.not_found", "forensics.conflict", "forensics.unknown_step", "forensics.step_not_reusable"],
   },
   async (c, { params, body }) => {
-    const claims = c.get("claims");
-    const requestedBy = body.requested_by ?? (typeof claims.sub === "string" && claims.sub ? claims.sub : claims.role);
-    const r = await runtime().db.asRole(claims, (tx) => replayJob(tx, params.job_id, { fromStep: body.from_step ?? null, requestedBy }));
+    // requested_by is recorded from the token in SQL; the body's requested_by is kept as a label.
+    const r = await runtime().db.asRole(c.get("claims"), (tx) => replayJob(tx, params.job_id, { fromStep: body.from_step ?? null, requestedBy: body.requested_by ?? null }));
     return c.json(r, 201);
   },
 );

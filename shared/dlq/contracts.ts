@@ -6,7 +6,8 @@ import type { Timeline } from "../forensics/contracts.ts";
 export const DlqId = z.uuid({ message: "a DLQ item id is a UUID" });
 
 const timestamp = () => z.iso.datetime({ offset: true, message: "an ISO 8601 timestamp with an offset, e.g. 2026-11-24T10:00:00Z" });
-const reviewer = () => z.string().trim().min(1, "reviewer is required").max(200);
+/** A label for the reviewer ("alice on call"); who acted is recorded from the token, beside it. */
+const reviewer = () => z.string().trim().min(1, "reviewer is a non-empty label").max(200);
 const note = () => z.string().trim().min(1).max(2000);
 
 export const DlqListQuery = z
@@ -29,12 +30,12 @@ export type DlqListQuery = z.input<typeof DlqListQuery>;
 export const ReplayBody = z.object({ reviewer: reviewer().optional(), note: note().optional() }).strict();
 export type ReplayBody = z.infer<typeof ReplayBody>;
 
-export const DiscardBody = z.object({ reviewer: reviewer(), note: note().optional() }).strict();
+export const DiscardBody = z.object({ reviewer: reviewer().optional(), note: note().optional() }).strict();
 export type DiscardBody = z.infer<typeof DiscardBody>;
 
 export const FixBody = z
   .object({
-    reviewer: reviewer(),
+    reviewer: reviewer().optional(),
     input: z.json().refine((v) => v !== null, "input is the corrected job input"),
     note: note().optional(),
   })
@@ -51,7 +52,7 @@ export const BulkReplayFilter = z
   .strict()
   .refine((f) => !f.from || !f.to || Date.parse(f.from) <= Date.parse(f.to), { message: "from must not be after to", path: ["from"] });
 
-export const BulkReplayBody = z.object({ filter: BulkReplayFilter, reviewer: reviewer(), note: note().optional() }).strict();
+export const BulkReplayBody = z.object({ filter: BulkReplayFilter, reviewer: reviewer().optional(), note: note().optional() }).strict();
 export type BulkReplayBody = z.input<typeof BulkReplayBody>;
 
 export type Resolution = "replayed" | "discarded" | "manual_fix";
@@ -106,7 +107,10 @@ export interface ReviewResult {
   original_job_id: string;
   resolution: Resolution;
   replay_job_id: string | null;
+  /** Who acted, from the token: "operator:<sub> <email>", "service_role". */
   reviewed_by: string;
+  /** The reviewer label the request gave, if any. */
+  reviewer_label: string | null;
   reviewed_at: string;
   note: string | null;
   /** True when the item was already resolved this way and nothing changed (idempotent retry). */

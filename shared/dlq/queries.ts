@@ -141,13 +141,13 @@ export async function getDlqItem(db: Queryable, id: string): Promise<DlqItem> {
   return { ...row, errors: collectErrors(timeline, row.error), timeline };
 }
 
-export async function replayDlq(db: Queryable, id: string, reviewer: string, note?: string | null): Promise<ReviewResult> {
-  const { rows } = await db.query<{ r: ReviewResult }>(`select public.actp_dlq_replay($1::uuid, $2, $3) as r`, [id, reviewer, note ?? null]);
+export async function replayDlq(db: Queryable, id: string, reviewer?: string | null, note?: string | null): Promise<ReviewResult> {
+  const { rows } = await db.query<{ r: ReviewResult }>(`select public.actp_dlq_replay($1::uuid, $2, $3) as r`, [id, reviewer ?? null, note ?? null]);
   return rows[0]!.r;
 }
 
-export async function discardDlq(db: Queryable, id: string, reviewer: string, note?: string | null): Promise<ReviewResult> {
-  const { rows } = await db.query<{ r: ReviewResult }>(`select public.actp_dlq_discard($1::uuid, $2, $3) as r`, [id, reviewer, note ?? null]);
+export async function discardDlq(db: Queryable, id: string, reviewer?: string | null, note?: string | null): Promise<ReviewResult> {
+  const { rows } = await db.query<{ r: ReviewResult }>(`select public.actp_dlq_discard($1::uuid, $2, $3) as r`, [id, reviewer ?? null, note ?? null]);
   return rows[0]!.r;
 }
 
@@ -155,7 +155,7 @@ export async function discardDlq(db: Queryable, id: string, reviewer: string, no
  * Validates the corrected input against the agent's registered input schema, then replays with it.
  * Run it in one transaction (db.asRole / db.transaction) so the schema read and the fix agree.
  */
-export async function fixDlq(db: Queryable, id: string, reviewer: string, input: unknown, note?: string | null): Promise<ReviewResult> {
+export async function fixDlq(db: Queryable, id: string, reviewer: string | null | undefined, input: unknown, note?: string | null): Promise<ReviewResult> {
   const { rows } = await db.query<{ slug: string; input_schema: Record<string, unknown> }>(
     `select a.slug, a.input_schema
        from public.actp_dlq d
@@ -169,7 +169,7 @@ export async function fixDlq(db: Queryable, id: string, reviewer: string, input:
   validateAgentInput(agent.slug, agent.input_schema, input);
   const res = await db.query<{ r: ReviewResult }>(`select public.actp_dlq_manual_fix($1::uuid, $2, $3::jsonb, $4) as r`, [
     id,
-    reviewer,
+    reviewer ?? null,
     JSON.stringify(input),
     note ?? null,
   ]);
@@ -180,7 +180,7 @@ export async function replayDlqBulk(db: Queryable, body: BulkReplayBody): Promis
   const b = parseWith(BulkReplayBody, body, "dlq.invalid_filter");
   const { rows } = await db.query<{ r: BulkReplayResult }>(`select public.actp_dlq_replay_bulk($1::jsonb, $2, $3) as r`, [
     JSON.stringify(b.filter),
-    b.reviewer,
+    b.reviewer ?? null,
     b.note ?? null,
   ]);
   return rows[0]!.r;

@@ -238,7 +238,10 @@ export const Approval = z.object({
   args_hash: z.string().nullable(),
   status: z.enum(APPROVAL_STATUSES),
   requested_at: z.string(),
+  /** Who decided, from the token ("operator:<sub> <email>", "service_role"). */
   decided_by: z.string().nullable(),
+  /** The name the request gave for the decider, kept beside decided_by. */
+  decided_label: z.string().nullable(),
   decided_at: z.string().nullable(),
   note: z.string().nullable(),
   consumed_at: z.string().nullable(),
@@ -246,7 +249,8 @@ export const Approval = z.object({
 export type Approval = z.infer<typeof Approval>;
 
 export const ApprovalDecisionRequest = z.strictObject({
-  decided_by: z.string().min(1).max(200),
+  /** A label for who decides ("ana, on call"); the identity recorded is the token's. */
+  decided_by: z.string().trim().min(1).max(200).optional(),
   note: z.string().max(2000).optional(),
 });
 export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequest>;

@@ -24,7 +24,7 @@ import type { z } from "zod";
 const iso = (col: string) => `to_json(${col}) #>> '{}'`;
 const POLICY_COLUMNS = `id, scope, policy_type, config, description, enabled, allow_unknown, ${iso("created_at")} as created_at, ${iso("updated_at")} as updated_at`;
 const APPROVAL_COLUMNS = `id, policy_id, run_id, agent_slug, tool_name, action_type, args_hash, status,
-  ${iso("requested_at")} as requested_at, decided_by, ${iso("decided_at")} as decided_at, note, ${iso("consumed_at")} as consumed_at`;
+  ${iso("requested_at")} as requested_at, decided_by, decided_label, ${iso("decided_at")} as decided_at, note, ${iso("consumed_at")} as consumed_at`;
 
 async function run<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -190,14 +190,15 @@ export async function decideApproval(
   db: Queryable,
   id: string,
   decision: "approve" | "deny",
-  decidedBy: string,
+  /** A label beside the identity, which the database takes from the caller's token. */
+  decidedBy?: string | null,
   note?: string | null,
 ): Promise<Approval> {
   const { rows } = await run(() =>
     db.query<{ a: Record<string, unknown> }>(`select public.actp_policy_decide_approval($1::uuid, $2::text, $3::text, $4::text) as a`, [
       id,
       decision,
-      decidedBy,
+      decidedBy ?? null,
       note ?? null,
     ]),
   );

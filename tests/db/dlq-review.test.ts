@@ -95,10 +95,11 @@ describe("replay", () => {
   it("re-enqueues one linked job however often it is called", async () => {
     const { jobId, dlqId } = await deadJob(db, agent, { topic: "graph rag" });
     const first = await svc<Awaited<ReturnType<typeof replayDlq>>>((tx) => replayDlq(tx, dlqId, "ana", "upstream is back"));
-    expect(first).toMatchObject({ dlq_id: dlqId, original_job_id: jobId, resolution: "replayed", reviewed_by: "ana", already_resolved: false });
+    // Who acted is the session's identity (the service role here); "ana" is the label the caller gave.
+    expect(first).toMatchObject({ dlq_id: dlqId, original_job_id: jobId, resolution: "replayed", reviewed_by: "service_role", reviewer_label: "ana", already_resolved: false });
     const second = await svc<Awaited<ReturnType<typeof replayDlq>>>((tx) => replayDlq(tx, dlqId, "bob"));
     expect(second.replay_job_id).toBe(first.replay_job_id);
-    expect(second).toMatchObject({ already_resolved: true, reviewed_by: "ana" });
+    expect(second).toMatchObject({ already_resolved: true, reviewed_by: "service_role", reviewer_label: "ana" });
 
     const jobs = await db.query<{ id: string; input: unknown; status: string }>(
       `select id, input, status from public.actp_jobs where replay_of = $1`,
@@ -110,24 +111,52 @@ describe("replay", () => {
 
     const replayed = await eventsOf(jobId, "job.replayed");
     expect(replayed).toHaveLength(1);
-    expect(EVENT_TYPES["job.replayed"].payload.parse(replayed[0]!.payload)).toMatchObject({ new_job_id: first.replay_job_id, requested_by: "ana" });
+    expect(EVENT_TYPES["job.replayed"].payload.parse(replayed[0]!.payload)).toMatchObject({ new_job_id: first.replay_job_id, requested_by: "service_role", label: "ana" });
     const reviewed = await eventsOf(jobId, "dlq.reviewed");
     expect(reviewed).toHaveLength(1);
     expect(EVENT_TYPES["dlq.reviewed"].payload.parse(reviewed[0]!.payload)).toMatchObject({
       action: "replayed",
-      reviewed_by: "ana",
+      reviewed_by: "service_role",
+      reviewer_label: "ana",
       note: "upstream is back",
       new_job_id: first.replay_job_id,
     });
-    const row = (await db.query(`select reviewed_by, reviewed_at, resolution from public.actp_dlq where id = $1`, [dlqId])).rows[0]!;
-    expect(row.reviewed_by).toBe("ana");
+    const row = (await db.query(`select reviewed_by, reviewer_label, reviewed_at, resolution from public.actp_dlq where id = $1`, [dlqId])).rows[0]!;
+    expect(row).toMatchObject({ reviewed_by: "service_role", reviewer_label: "ana" });
     expect(row.reviewed_at).toBeInstanceOf(Date);
   });
 
-  it("404 for an unknown item; reviewer required", async () => {
+  it("404 for an unknown item; a label is optional, a blank one is none, an overlong one is 400", async () => {
     expect(await codeOf(svc((tx) => replayDlq(tx, randomUUID(), "ana")))).toMatchObject({ code: "dlq.not_found", status: 404 });
     const { dlqId } = await deadJob(db, agent);
-    expect(await codeOf(svc((tx) => replayDlq(tx, dlqId, "  ")))).toMatchObject({ code: "dlq.reviewer_required", status: 400 });
+    expect(await codeOf(svc((tx) => replayDlq(tx, dlqId, "x".repeat(201))))).toMatchObject({ code: "dlq.invalid_reviewer", status: 400 });
+    expect(await svc((tx) => replayDlq(tx, dlqId, "  "))).toMatchObject({ reviewed_by: "service_role", reviewer_label: null });
+  });
+
+  it("records the operator from the token, whatever reviewer the body names", async () => {
+    const { jobId, dlqId } = await deadJob(db, agent);
+    const sub = randomUUID();
+    const asOperator = await db.transaction(async (tx) => {
+      // What the operator routes do (functions/_shared/act.ts): service role privileges, the caller's claims.
+      await tx.query(`select set_config('role', 'service_role', true), set_config('request.jwt.claims', $1, true)`, [
+        JSON.stringify({ role: "authenticated", sub, email: "ana@example.com", app_metadata: { actp_role: "operator" } }),
+      ]);
+      return replayDlq(tx, dlqId, "the CEO", "label says CEO");
+    });
+    expect(asOperator).toMatchObject({ reviewed_by: `operator:${sub} <ana@example.com>`, reviewer_label: "the CEO" });
+    const reviewed = await eventsOf(jobId, "dlq.reviewed");
+    expect(reviewed[0]!.payload).toMatchObject({ reviewed_by: `operator:${sub} <ana@example.com>`, reviewer_label: "the CEO" });
+    // A viewer's claims cannot act, even with the service role's privileges.
+    const other = await deadJob(db, agent);
+    const viewer = await codeOf(
+      db.transaction(async (tx) => {
+        await tx.query(`select set_config('role', 'service_role', true), set_config('request.jwt.claims', $1, true)`, [
+          JSON.stringify({ role: "authenticated", sub, app_metadata: { actp_role: "viewer" } }),
+        ]);
+        return discardDlq(tx, other.dlqId, "me");
+      }),
+    );
+    expect(viewer).toMatchObject({ code: "auth.forbidden", status: 403 });
   });
 
   it("a disabled agent refuses the replay and nothing is written", async () => {
@@ -142,15 +171,15 @@ describe("replay", () => {
 });
 
 describe("discard", () => {
-  it("needs a reviewer, is idempotent, and then refuses a replay", async () => {
+  it("is idempotent, and then refuses a replay", async () => {
     const { jobId, dlqId } = await deadJob(db, agent);
-    expect(await codeOf(svc((tx) => discardDlq(tx, dlqId, "")))).toMatchObject({ code: "dlq.reviewer_required", status: 400 });
+    expect(await codeOf(svc((tx) => discardDlq(tx, dlqId, "ana", " ")))).toMatchObject({ code: "dlq.invalid_note", status: 400 });
     expect((await db.query(`select resolution from public.actp_dlq where id = $1`, [dlqId])).rows[0]!.resolution).toBeNull();
 
     const r = await svc<Awaited<ReturnType<typeof discardDlq>>>((tx) => discardDlq(tx, dlqId, "ana", "bad input, user notified"));
-    expect(r).toMatchObject({ resolution: "discarded", reviewed_by: "ana", replay_job_id: null, already_resolved: false });
+    expect(r).toMatchObject({ resolution: "discarded", reviewed_by: "service_role", reviewer_label: "ana", replay_job_id: null, already_resolved: false });
     const again = await svc<Awaited<ReturnType<typeof discardDlq>>>((tx) => discardDlq(tx, dlqId, "bob"));
-    expect(again).toMatchObject({ already_resolved: true, reviewed_by: "ana" });
+    expect(again).toMatchObject({ already_resolved: true, reviewed_by: "service_role", reviewer_label: "ana" });
     expect(await codeOf(svc((tx) => replayDlq(tx, dlqId, "bob")))).toMatchObject({ code: "dlq.conflict", status: 409 });
     expect(await eventsOf(jobId, "dlq.reviewed")).toHaveLength(1);
     expect(await eventsOf(jobId, "job.replayed")).toHaveLength(0);

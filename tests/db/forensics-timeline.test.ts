@@ -112,7 +112,7 @@ describe("replay_job", () => {
     expect(row).toEqual({ replay_of: id, replay_from_step: "fetch", input: { topic: "retrieval", depth: 2 }, status: "queued" });
     const ev = (await db.query<{ payload: Record<string, unknown> }>(`select payload from public.actp_events where job_id = $1 and type = 'job.replayed'`, [id])).rows;
     expect(ev).toHaveLength(1);
-    expect(EVENT_TYPES["job.replayed"].payload.parse(ev[0]!.payload)).toMatchObject({ new_job_id: byName.job_id, from_step: "fetch", requested_by: "cli" });
+    expect(EVENT_TYPES["job.replayed"].payload.parse(ev[0]!.payload)).toMatchObject({ new_job_id: byName.job_id, from_step: "fetch", requested_by: "service_role", label: "cli" });
 
     const byOrdinal = await svc<Awaited<ReturnType<typeof replayJob>>>((tx) => replayJob(tx, id, { fromStep: "4" }));
     expect(byOrdinal).toMatchObject({ from_step: "synthesize", reused_steps: ["plan", "search", "fetch"] });

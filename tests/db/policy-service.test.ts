@@ -353,7 +353,7 @@ describe("safety approvals", () => {
     expect(pending.map((a) => a.id)).toEqual([approvalId]);
 
     const ok = await decideApproval(db, approvalId, "approve", "ops@example.com", "looks fine");
-    expect(ok).toMatchObject({ status: "approved", decided_by: "ops@example.com" });
+    expect(ok).toMatchObject({ status: "approved", decided_by: "service_role", decided_label: "ops@example.com" });
     await expect(decideApproval(db, approvalId, "deny", "x")).rejects.toMatchObject({ status: 409 });
     await expect(decideApproval(db, randomUUID(), "approve", "x")).rejects.toMatchObject({ status: 404 });
 

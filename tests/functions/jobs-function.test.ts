@@ -36,8 +36,14 @@ describe("jobs function", () => {
     const got = await app.request(`/jobs/${id}`, { headers: h.headers("service_role") });
     expect(got.status).toBe(200);
     expect(await got.json()).toMatchObject({ id, status: "queued", agent: agent.slug, attempts: 0, steps: [] });
-    const cancelled = await post(`/jobs/${id}/cancel`, "service_role", { reason: "test" });
+    const cancelled = await post(`/jobs/${id}/cancel`, "service_role", { reason: "test", cancelled_by: "ana (on call)" });
     expect(cancelled.status).toBe(200);
+    // cancelled_by is the token's identity; the body's name is kept beside it as a label.
+    const { rows } = await h.db.query<{ payload: unknown }>(`select payload from public.actp_events where job_id = $1 and type = 'job.cancelled'`, [id]);
+    expect(rows.map((r) => r.payload)).toEqual([{ reason: "test", cancelled_by: "service_role", label: "ana (on call)" }]);
+    // A plain signed-up user and a viewer read nothing of it.
+    expect((await app.request(`/jobs/${id}`, { headers: await h.as("user") })).status).toBe(403);
+    expect((await app.request(`/jobs/${id}`, { headers: await h.as("viewer") })).status).toBe(200);
     expect((await post(`/jobs/${id}/cancel`, "service_role")).status).toBe(409);
   });
 

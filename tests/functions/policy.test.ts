@@ -20,6 +20,41 @@ const call = (method: string, path: string, body?: unknown, role: Role = "servic
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
 
+const as = async (kind: "operator" | "viewer" | "user", method: string, path: string, body?: unknown, opts?: { sub?: string; email?: string }) =>
+  app.request(`/policy${path}`, {
+    method,
+    headers: { authorization: `Bearer ${await h.token(kind, opts)}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+describe("who may do what", () => {
+  it("readers read policies, spend and approvals; a plain user reads nothing; only the service role checks, settles and writes policies", async () => {
+    for (const path of ["/policies", "/spend", "/approvals"]) {
+      expect((await as("viewer", "GET", path)).status, path).toBe(200);
+      expect((await as("operator", "GET", path)).status, path).toBe(200);
+      expect((await as("user", "GET", path)).status, path).toBe(403);
+    }
+    const check = { agent_slug: slug, tool_name: "x.y", action_type: "read", estimated_cost_usd: 0 };
+    for (const kind of ["operator", "viewer", "user"] as const) {
+      expect((await as(kind, "POST", "/check", check)).status).toBe(403);
+      expect((await as(kind, "POST", "/policies", { scope: "global", policy_type: "budget", config: { daily_usd: 0 } })).status).toBe(403);
+    }
+  });
+
+  it("an operator decides an approval, recorded as the token's identity; a viewer may not", async () => {
+    const tool = `fn.${randomBytes(3).toString("hex")}`;
+    await call("POST", "/policies", { scope: `tool:${tool}`, policy_type: "safety", config: { require_approval_for: ["network_write"] } });
+    const req = { agent_slug: slug, tool_name: tool, action_type: "network_write", run_id: randomUUID(), args_hash: "b2" };
+    const d = await (await call("POST", "/check", req)).json();
+    const id = (d.details as { approval_id: string }).approval_id;
+    expect((await as("viewer", "POST", `/approvals/${id}/approve`, { decided_by: "viewer" })).status).toBe(403);
+    const sub = randomUUID();
+    const ok = await as("operator", "POST", `/approvals/${id}/approve`, { decided_by: "the boss said so" }, { sub, email: "ops@example.com" });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ status: "approved", decided_by: `operator:${sub} <ops@example.com>`, decided_label: "the boss said so" });
+  });
+});
+
 describe("policy function", () => {
   it("is service role only", async () => {
     expect((await call("GET", "/policies", undefined, "none")).status).toBe(401);
@@ -92,9 +127,9 @@ describe("policy function", () => {
     const pending = await (await call("GET", `/approvals?status=pending&run_id=${req.run_id}`)).json();
     expect(pending.approvals).toHaveLength(1);
     const id = pending.approvals[0].id;
-    expect((await call("POST", `/approvals/${id}/approve`, {})).status).toBe(400);
+    expect((await call("POST", `/approvals/${id}/approve`, { decided_by: "" })).status).toBe(400);
     const ok = await call("POST", `/approvals/${id}/approve`, { decided_by: "ops" });
-    expect(await ok.json()).toMatchObject({ status: "approved", decided_by: "ops" });
+    expect(await ok.json()).toMatchObject({ status: "approved", decided_by: "service_role", decided_label: "ops" });
     expect((await call("POST", `/approvals/${id}/deny`, { decided_by: "ops" })).status).toBe(409);
     expect((await call("POST", `/approvals/${randomUUID()}/deny`, { decided_by: "ops" })).status).toBe(404);
     expect(await (await call("POST", "/check", req)).json()).toMatchObject({ allowed: true });

@@ -13,8 +13,9 @@ describe("contracts", () => {
     expect(DlqListQuery.safeParse({ from: "2026-11-02T00:00:00Z", to: "2026-11-01T00:00:00Z" }).success).toBe(false);
     expect(DlqListQuery.safeParse({ limit: "201" }).success).toBe(false);
   });
-  it("requires a reviewer for discard, fix and bulk replay, and an input for fix", () => {
-    expect(DiscardBody.safeParse({ note: "x" }).success).toBe(false);
+  it("takes an optional reviewer label (never blank) and requires an input for fix", () => {
+    expect(DiscardBody.safeParse({ note: "x" }).success).toBe(true);
+    expect(FixBody.safeParse({ input: { a: 1 } }).success).toBe(true);
     expect(DiscardBody.safeParse({ reviewer: "   " }).success).toBe(false);
     expect(FixBody.safeParse({ reviewer: "ana" }).success).toBe(false);
     expect(FixBody.safeParse({ reviewer: "ana", input: null }).success).toBe(false);
@@ -118,7 +119,7 @@ describe("renderings", () => {
       replayed: 1,
       failed: 1,
       items: [
-        { ok: true, dlq_id: "d1", original_job_id: "j1", resolution: "replayed", replay_job_id: "n1", reviewed_by: "ana", reviewed_at: "", note: null, already_resolved: false },
+        { ok: true, dlq_id: "d1", original_job_id: "j1", resolution: "replayed", replay_job_id: "n1", reviewed_by: "operator:u1", reviewer_label: "ana", reviewed_at: "", note: null, already_resolved: false },
         { ok: false, dlq_id: "d2", original_job_id: "j2", error: { code: "jobs.agent_disabled", message: "agent off" } },
       ],
     });

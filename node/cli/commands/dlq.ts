@@ -123,15 +123,15 @@ export function register(program: Command): void {
 
   dlq
     .command("discard")
-    .description("close an item without re-running it (the reviewer is required)")
+    .description("close an item without re-running it")
     .argument("<id>")
-    .requiredOption("--reviewer <name>", "who is discarding it")
+    .option("--reviewer <name>", "who is discarding it, kept as a label (default $ACTP_REVIEWER or your user name)")
     .option("--note <text>", "why")
     .option("--json", "print JSON for scripts")
-    .action(async (raw: string, o: { reviewer: string; note?: string; json?: boolean }) => {
+    .action(async (raw: string, o: { reviewer?: string; note?: string; json?: boolean }) => {
       try {
         const id = idArg(raw);
-        const r = await inTransaction<Awaited<ReturnType<typeof discardDlq>>>((tx) => discardDlq(tx, id, o.reviewer, o.note));
+        const r = await inTransaction<Awaited<ReturnType<typeof discardDlq>>>((tx) => discardDlq(tx, id, o.reviewer ?? operator(), o.note));
         if (o.json) print(r);
         else console.log(renderReview(r));
       } catch (err) {

@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import type { Database } from "../../../shared/db/types.ts";
 import { ActpError } from "../../../shared/errors.ts";
-import { fail, withDb } from "../db.ts";
+import { fail, operator, withDb } from "../db.ts";
 import { APPROVAL_STATUSES, type Policy, type SpendRow } from "../../../shared/policy/contracts.ts";
 import { createPolicy, decideApproval, listApprovals, listPolicies, spendTotals, updatePolicy } from "../../../shared/policy/statements.ts";
 
@@ -160,14 +160,14 @@ export function register(program: Command): void {
     approvals
       .command(`${decision} <id>`)
       .description(decision === "approve" ? "approve a pending request: that exact call passes once" : "deny a pending request: that call keeps being denied")
-      .requiredOption("--by <who>", "who decides (recorded)")
+      .option("--by <who>", "who decides, kept as a label beside the database identity (default $ACTP_REVIEWER or your user name)")
       .option("--note <text>", "why")
       .option("--json", "print JSON")
       .action(async (id: string, opts: JsonOpt & { by: string; note?: string }) => {
         try {
-          const a = await withDb((db) => decideApproval(db, id, decision, opts.by, opts.note));
+          const a = await withDb((db) => decideApproval(db, id, decision, opts.by ?? operator(), opts.note));
           if (opts.json) return print(a);
-          console.log(`${a.id}: ${a.status} by ${a.decided_by} (${a.action_type} on ${a.tool_name} for ${a.agent_slug})`);
+          console.log(`${a.id}: ${a.status} by ${a.decided_by}${a.decided_label ? ` (${a.decided_label})` : ""} (${a.action_type} on ${a.tool_name} for ${a.agent_slug})`);
         } catch (err) {
           fail(err);
         }
