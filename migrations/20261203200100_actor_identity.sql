@@ -236,7 +236,7 @@ as $$
 declare
   v_job public.actp_jobs%rowtype;
   v_table text;
-  v_label text := public.actp_actor_label(p_by, 'jobs.invalid_request');
+  v_label text := public.actp_actor_label(p_by, 'jobs.invalid_options');
 begin
   select * into v_job from public.actp_jobs where id = p_job for update;
   if not found then

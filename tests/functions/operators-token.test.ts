@@ -51,7 +51,7 @@ describe("actp operators token", () => {
   it("refuses an unknown role or a malformed sub with one line and a non-zero exit", async () => {
     for (const args of [["--role", "admin"], ["--role", "viewer", "--sub", "nope"]]) {
       const err = await cli(args, h.keys.jwtSecret).catch((e: { code: number; stderr: string }) => e);
-      expect(err).toMatchObject({ code: 1 });
+      expect(err).toMatchObject({ code: 2 });
       expect((err as { stderr: string }).stderr).toMatch(/^error: cli\.invalid_options: --(role|sub)/);
     }
   });

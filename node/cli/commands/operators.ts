@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       try {
         const r = Options.safeParse(raw);
-        if (!r.success) throw new ActpError("cli.invalid_options", r.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join("; "), 400);
+        if (!r.success) throw new ActpError("cli.invalid_options", r.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join("; "));
         const o = r.data;
         const keys = await loadProjectKeys(devConfigFromEnv({ dataDir: o.dataDir }).dataDir);
         const request: OperatorTokenRequest = { role: o.role, sub: o.sub, email: o.email, ttl_seconds: o.ttl };
