@@ -28,6 +28,7 @@ describe("privileges on the embedded database", () => {
   it("closed catalog: no open definer, anon executes nothing, SELECT-only tables, no sequences, RLS through actp_can_read()", async () => {
     expect(await openDefinerFunctions(db)).toEqual([]);
     expect((await executableByApiRoles(db)).anon).toEqual([]);
+    expect((await executableByApiRoles(db)).authenticatedVolatile).toEqual([]);
     expect(await tablePrivilegeViolations(db)).toEqual([]);
     expect(await sequenceViolations(db)).toEqual([]);
     expect(await rlsViolations(db)).toEqual([]);

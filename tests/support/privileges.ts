@@ -23,17 +23,26 @@ export async function openDefinerFunctions(db: Queryable): Promise<string[]> {
   return rows.map((r) => r.f);
 }
 
-/** Functions of ours anon may execute (it may execute none), or authenticated may execute beyond `allowed`. */
-export async function executableByApiRoles(db: Queryable): Promise<{ anon: string[]; authenticated: string[] }> {
-  const { rows } = await db.query<{ f: string; anon: boolean; auth: boolean }>(
+/**
+ * Functions of ours anon may execute (it may execute none), and those authenticated may execute that
+ * could change something: VOLATILE ones (PostgreSQL refuses writes inside a STABLE or IMMUTABLE
+ * function, so those can only read, and what they read passes RLS as the caller).
+ */
+export async function executableByApiRoles(db: Queryable): Promise<{ anon: string[]; authenticatedVolatile: string[]; authenticated: string[] }> {
+  const { rows } = await db.query<{ f: string; anon: boolean; auth: boolean; volatile: boolean }>(
     `select p.oid::regprocedure::text as f,
             has_function_privilege('anon', p.oid, 'execute') as anon,
-            has_function_privilege('authenticated', p.oid, 'execute') as auth
+            has_function_privilege('authenticated', p.oid, 'execute') as auth,
+            p.provolatile = 'v' as volatile
        from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
       where ${OURS} and ${NOT_EXTENSION("p.oid")}
       order by 1`,
   );
-  return { anon: rows.filter((r) => r.anon).map((r) => r.f), authenticated: rows.filter((r) => r.auth).map((r) => r.f) };
+  return {
+    anon: rows.filter((r) => r.anon).map((r) => r.f),
+    authenticated: rows.filter((r) => r.auth).map((r) => r.f),
+    authenticatedVolatile: rows.filter((r) => r.auth && r.volatile).map((r) => r.f),
+  };
 }
 
 /** Every privilege name the server knows for tables (MAINTAIN exists from PostgreSQL 17). */
