@@ -147,8 +147,12 @@ describe("buttons", () => {
     const [replay, discard] = shown.reply_markup!.inline_keyboard[0]!;
     expect([replay!.text, discard!.text]).toEqual(["Replay", "Discard"]);
     await press(chat, replay!.callback_data, { id: 99, username: "bob" });
-    const { rows } = await h.db.query<{ resolution: string; reviewed_by: string }>(`select resolution, reviewed_by from public.actp_dlq where id = $1`, [dlqId]);
-    expect(rows[0]).toEqual({ resolution: "replayed", reviewed_by: "telegram:99 (@bob)" });
+    // The bot acts with the service role (recorded as such); the Telegram user it verified is the label.
+    const { rows } = await h.db.query<{ resolution: string; reviewed_by: string; reviewer_label: string }>(
+      `select resolution, reviewed_by, reviewer_label from public.actp_dlq where id = $1`,
+      [dlqId],
+    );
+    expect(rows[0]).toEqual({ resolution: "replayed", reviewed_by: "service_role", reviewer_label: "telegram:99 (@bob)" });
     tg.reset();
     expect(await (await press(chat, replay!.callback_data, { id: 99, username: "bob" })).json()).toMatchObject({ outcome: "refused" });
     expect(tg.calls.find((c) => c.method === "answerCallbackQuery")!.body.text).toMatch(/already used/);
