@@ -3,8 +3,8 @@
 // is in the error): missing configuration is not retried, so the job is in the DLQ after one attempt
 // with the reason "not retried (llm.not_configured)".
 import { z } from "zod";
-import { defineAgent } from "../node/worker/agents/index.ts";
-import type { JobContext } from "../node/worker/context.ts";
+import { defineAgent } from "actp";
+import type { JobContext } from "actp";
 
 const Input = z.object({ url: z.url() });
 type Input = z.infer<typeof Input>;

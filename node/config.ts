@@ -22,7 +22,8 @@ function intEnv(name: string, fallback: number): number {
 }
 
 export function devConfigFromEnv(opts: { memory?: boolean; dataDir?: string } = {}): DevConfig {
-  const dataDir = opts.memory ? null : resolve(opts.dataDir ?? process.env.ACTP_DATA_DIR ?? resolve(PROJECT_ROOT, ".actp"));
+  // ./.actp where the command runs (the project's own folder when actp is installed as a package).
+  const dataDir = opts.memory ? null : resolve(opts.dataDir ?? (process.env.ACTP_DATA_DIR || resolve(process.cwd(), ".actp")));
   return {
     dataDir,
     dbHost: process.env.ACTP_DB_HOST ?? "127.0.0.1",

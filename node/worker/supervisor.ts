@@ -4,6 +4,8 @@
 // is killed and replaced; a child that dies is replaced. The database side (actp_supervisor_tick)
 // requeues whatever a killed child held.
 import { fork, type ChildProcess } from "node:child_process";
+
+const TSX_LOADER = import.meta.resolve("tsx");
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { ChildConfig, ChildMessage, ParentMessage } from "./child.ts";
@@ -110,7 +112,8 @@ export class WorkerSupervisor {
       batchSize: this.#o.batchSize,
     };
     const proc = fork(new URL("./child.ts", import.meta.url).pathname, [], {
-      execArgv: ["--import", "tsx"],
+      // tsx as actp resolves it: the project running `npx actp worker` need not depend on tsx itself.
+      execArgv: ["--import", TSX_LOADER],
       env: { ...process.env, ACTP_WORKER_CHILD: JSON.stringify(cfg) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });

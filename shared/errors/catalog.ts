@@ -246,6 +246,7 @@ export const ERROR_CODES = {
   "cli.invalid_options": spec(400, "an option's value is malformed", 2),
   "cli.db_unreachable": spec(503, "no database answered at the URL the command resolved", 3),
   "cli.module_not_found": spec(404, "the agent module given to `actp worker` does not exist or cannot be loaded", 4),
+  "cli.module_failed": spec(400, "the agent module exists but importing it failed (a missing package, a syntax error, a throw)", 1),
   "cli.no_agents": spec(400, "the agent module exports no agent made with defineAgent", 1),
 } as const satisfies Record<string, ErrorSpec>;
 

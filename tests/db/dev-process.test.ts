@@ -1,6 +1,7 @@
 // `actp dev` as a user runs it: a real process on a data directory, stopped with SIGTERM and SIGINT,
 // restarted on the same directory with every committed row still there and the same API keys.
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -55,12 +56,18 @@ describe("actp dev", () => {
     const first = await startDev();
     const health = await fetch(`${first.apiUrl}/functions/v1/health`, { headers: { authorization: `Bearer ${first.anonKey}` } });
     expect(health.status).toBe(200);
+    // It says where it listens: in the data directory for other commands, as export lines for shells.
+    const record = JSON.parse(await readFile(join(dataDir, "dev.json"), "utf8")) as { pid: number; db_url: string; api_url: string };
+    expect(record).toMatchObject({ pid: first.child.pid, db_url: first.dbUrl, api_url: first.apiUrl });
+    expect(first.output()).toContain(`export DATABASE_URL='${first.dbUrl}'`);
+    expect(first.output()).toContain(`export ANON_KEY='${first.anonKey}'`);
     const c = new pg.Client({ connectionString: first.dbUrl });
     await c.connect();
     await c.query(`insert into actp_events (type, payload) values ('heartbeat.ok', '{"worker_id":"survives-restart"}')`);
     await c.end();
     expect(await stop(first, "SIGTERM")).toBe(0);
     expect(first.output()).toContain("actp dev: stopped");
+    expect(existsSync(join(dataDir, "dev.json")), "dev.json is removed on a clean exit").toBe(false);
 
     const second = await startDev();
     expect(second.anonKey).toBe(first.anonKey);

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { devConfigFromEnv } from "../../config.ts";
 import { redactUrl, startDev, type DevPlatform } from "../../dev.ts";
 import { DevError } from "../../dev-errors.ts";
+import { removeDevRecord, writeDevRecord } from "../discovery.ts";
 
 export function register(program: Command): void {
   program
@@ -34,6 +35,12 @@ export function register(program: Command): void {
         console.error(`error: dev.start_failed: ${err instanceof Error ? err.message : String(err)}`);
         process.exit(1);
       }
+      // Where it listens, for every other command run against this data directory (discovery.ts).
+      const dataDir = devConfigFromEnv({ memory: opts.memory, dataDir: opts.dataDir }).dataDir;
+      if (dataDir) {
+        writeDevRecord(dataDir, { db_url: platform.dbUrl, api_url: platform.apiUrl });
+        process.on("exit", () => removeDevRecord(dataDir));
+      }
       printBanner(platform, Date.now() - started);
       let stopping = false;
       const shutdown = async (signal: string) => {
@@ -61,6 +68,12 @@ actp is running (started in ${(ms / 1000).toFixed(1)} s)
        Scheduler: ${p.schedulerExecutor}
         anon key: ${p.keys.anonKey}
 service_role key: ${p.keys.serviceRoleKey}
+
+Use it from another shell (every \`npx actp\` command run here finds it by itself, from ${"${ACTP_DATA_DIR:-./.actp}"}/dev.json):
+  ${p.embedded ? `export DATABASE_URL='${p.dbUrl}'` : "# DATABASE_URL: the database you gave actp dev"}
+  export SUPABASE_URL='${p.apiUrl}' ACTP_API_URL='${p.apiUrl}'
+  export ANON_KEY='${p.keys.anonKey}'
+  export SERVICE_ROLE_KEY='${p.keys.serviceRoleKey}'
 
 Try:
   psql '${p.embedded ? p.dbUrl : redactUrl(p.dbUrl)}' -c 'select type, created_at from actp_events order by seq desc limit 5'

@@ -2,9 +2,9 @@
 // function and the SDK.
 import type { Command } from "commander";
 import { createPgDatabase } from "../../../shared/db/pg.ts";
-import { ActpError } from "../../../shared/errors.ts";
+import { ActpError, exitStatusFor } from "../../../shared/errors.ts";
 import { enqueueJob } from "../../../shared/jobs/submit.ts";
-import { cliDatabaseUrl } from "../db.ts";
+import { cliDatabaseUrl, fail, toCliError } from "../db.ts";
 
 export function register(program: Command): void {
   program
@@ -13,10 +13,9 @@ export function register(program: Command): void {
     .argument("<agent>", "agent slug")
     .option("-i, --input <json>", "job input as JSON", "{}")
     .option("-o, --options <json>", "submit options as JSON (priority, start_after, retry_limit, expire_in_seconds, singleton_key, ...)", "{}")
-    .option("--db-url <url>", "database URL (default DATABASE_URL)")
     .option("--json", "print the result as JSON")
-    .action(async (agent: string, opts: { input: string; options: string; dbUrl?: string; json?: boolean }) => {
-      const db = createPgDatabase({ connectionString: opts.dbUrl ?? cliDatabaseUrl(), max: 1, applicationName: "actp-cli" });
+    .action(async (agent: string, opts: { input: string; options: string; json?: boolean }) => {
+      const db = createPgDatabase({ connectionString: cliDatabaseUrl(), max: 1, applicationName: "actp-cli" });
       try {
         const input = parseJson(opts.input, "--input");
         const options = { source: "cli", ...(parseJson(opts.options, "--options") as object) };
@@ -24,13 +23,13 @@ export function register(program: Command): void {
         console.log(opts.json ? JSON.stringify(receipt) : `queued job ${receipt.id} for agent ${agent}`);
         if (receipt.warning && !opts.json) console.error(`warning: ${receipt.warning}`);
       } catch (err) {
-        if (err instanceof ActpError) {
-          console.error(opts.json ? JSON.stringify(err.toBody()) : `error ${err.status} ${err.code}: ${err.message}`);
-          if (!opts.json && err.details) console.error(JSON.stringify(err.details, null, 2));
-          process.exitCode = 1;
-        } else throw err;
+        if (opts.json) {
+          const e = toCliError(err);
+          console.error(JSON.stringify(e.toBody()));
+          process.exitCode = exitStatusFor(e.code);
+        } else fail(err);
       } finally {
-        await db.end();
+        await db.end().catch(() => {});
       }
     });
 }

@@ -3,12 +3,14 @@ import type { Command } from "commander";
 import { installQueueEngine } from "../../worker/boss.ts";
 import { loadAgents } from "../../worker/load.ts";
 import { WorkerSupervisor } from "../../worker/supervisor.ts";
-import { cliDatabaseUrl } from "../db.ts";
+import { isUnreachable, unreachable } from "../db.ts";
+import { resolveDatabase } from "../discovery.ts";
+import { ActpError } from "../../../shared/errors.ts";
 
 export function register(program: Command): void {
   program
     .command("worker")
-    .description("work the queues of the agents a module exports (DATABASE_URL, else the local dev database)")
+    .description("work the queues of the agents a module exports (on the database --db-url, DATABASE_URL or the running `actp dev` names)")
     .argument("<module>", "a .ts/.js module exporting defineAgent() results")
     .option("-p, --processes <n>", "worker processes", "1")
     .option("-c, --concurrency <n>", "jobs at once per agent in each process", "4")
@@ -16,11 +18,13 @@ export function register(program: Command): void {
     .option("--max-rss-mb <mb>", "recycle a worker process above this RSS", "512")
     .option("--ping-timeout-ms <ms>", "replace a worker whose event loop does not answer for this long", "10000")
     .option("--heartbeat-ms <ms>", "worker heartbeat; a worker is dead after 3 missed beats and its jobs run again", "5000")
-    .option("--db-url <url>", "database URL (default DATABASE_URL)")
-    .action(async (module: string, opts: { processes: string; concurrency: string; batchSize: string; maxRssMb: string; pingTimeoutMs: string; heartbeatMs: string; dbUrl?: string }) => {
-      const url = opts.dbUrl ?? cliDatabaseUrl();
+    .action(async (module: string, opts: { processes: string; concurrency: string; batchSize: string; maxRssMb: string; pingTimeoutMs: string; heartbeatMs: string }) => {
+      const db = resolveDatabase();
+      const url = db.url;
       const agents = await loadAgents(module);
-      await installQueueEngine(url);
+      await installQueueEngine(url).catch((err: unknown) => {
+        throw isUnreachable(err) ? unreachable(err, db) : err;
+      });
       const sup = new WorkerSupervisor({
         module,
         connectionString: url,
@@ -49,6 +53,6 @@ export function register(program: Command): void {
 
 function positiveInt(raw: string, name: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  if (!Number.isInteger(n) || n < 1) throw new ActpError("cli.usage", `${name} must be a positive integer, got ${raw}`);
   return n;
 }

@@ -51,6 +51,10 @@ export interface AgentConfig<S extends z.ZodType, Ctx, Out> {
 
 const AGENT = Symbol.for("actp.agent-definition");
 
+function isZodSchema(value: unknown): value is z.ZodType {
+  return typeof value === "object" && value !== null && "_zod" in value && typeof (value as { safeParse?: unknown }).safeParse === "function";
+}
+
 export interface AgentDefinition<S extends z.ZodType = z.ZodType, Ctx = unknown, Out = unknown> {
   readonly [AGENT]: true;
   readonly slug: string;
@@ -70,7 +74,8 @@ export interface AgentDefinition<S extends z.ZodType = z.ZodType, Ctx = unknown,
 export type AnyAgentDefinition = AgentDefinition<z.ZodType, any, any>;
 
 export function defineAgent<S extends z.ZodType, Ctx = unknown, Out = unknown>(config: AgentConfig<S, Ctx, Out>): AgentDefinition<S, Ctx, Out> {
-  if (!(config.input instanceof z.ZodType)) {
+  // Duck-typed, not instanceof: the agent module's zod is its project's copy, which may not be actp's.
+  if (!isZodSchema(config.input)) {
     throw new ActpError("agents.invalid_definition", `agent "${String(config.slug)}": input must be a zod schema`);
   }
   if (typeof config.handler !== "function") {
