@@ -114,6 +114,19 @@ describe("operator dashboard in Chromium", () => {
     expect(rows[0]!.replay_job_id).not.toBeNull();
     // The identity is the token's, whatever label the page sent.
     expect(rows[0]!.reviewed_by).toContain("operator");
+
+    // Replay the rest of the group in one go, with progress on the page.
+    await page.reload();
+    await page.waitForSelector("#panel-dlq-groups table");
+    await page.locator(".group-link").first().click();
+    await page.click("#bulk-replay");
+    await page.waitForFunction(() => /replayed \d+ of \d+/.test(document.querySelector("#bulk-progress")?.textContent ?? ""));
+    await page.screenshot({ path: resolve(SHOTS, "dlq-bulk.png"), fullPage: true });
+    const left = await db.query<{ n: number }>(
+      `select count(*)::int as n from actp_dlq where id = any($1::uuid[]) and resolution is null`,
+      [[dead[0]!.dlqId, dead[2]!.dlqId]],
+    );
+    expect(left.rows[0]!.n).toBe(0);
     await page.close();
   });
 
@@ -137,6 +150,7 @@ describe("operator dashboard in Chromium", () => {
   });
 
   it("a viewer reads but is offered no actions", async () => {
+    await deadJob(db, agent, { topic: "for the viewer" });
     const page = await signedIn("viewer", "#/dlq");
     await page.waitForSelector("#panel-dlq-groups table");
     await page.locator(".group-link").first().click();

@@ -47,7 +47,7 @@ async function groupItems(g: Group): Promise<Item[]> {
   const items: Item[] = [];
   let after: string | null = null;
   do {
-    const page: { items: Item[]; next_cursor: string | null } = await api("dlq", `/${qs({ status: "pending", fingerprint: g.fingerprint, limit: 200, after })}`);
+    const page: { items: Item[]; next_cursor: string | null } = await api("dlq", qs({ status: "pending", fingerprint: g.fingerprint, limit: 200, after }));
     items.push(...page.items);
     after = page.next_cursor;
   } while (after && items.length < 5000);
