@@ -3,7 +3,7 @@
 // tables of its own passes its own loaders for those layers (see README, "Context assembler").
 import type { Queryable } from "../db/types.ts";
 import type { AssembleContextRequest, ContextItemInput } from "./contracts.ts";
-import { recentEvents } from "./statements.ts";
+import { currentFacts, recentEvents, type FactRow } from "./statements.ts";
 
 export interface LayerLoad {
   items: ContextItemInput[];
@@ -45,7 +45,24 @@ export const episodicFromEvents: LayerLoader = async (db, req) => {
 
 const none: LayerLoader = async () => ({ items: [] });
 
+const factText = (f: FactRow) => `${f.subject} / ${f.key}: ${f.content}`;
+const factData = (f: FactRow) => ({ subject: f.subject, key: f.key, recorded_at: f.recorded_at, agent_slug: f.agent_slug, evidence_refs: f.evidence_refs });
+
+/** L3: current semantic facts (actp_memory_facts), most relevant to the query first. */
+export const semanticFromFacts: LayerLoader = async (db, req) => {
+  const rows = await currentFacts(db, "semantic", req.agent_slug, req.task_type, req.query ?? null, LAYER_LIMITS.semantic);
+  return { items: rows.map((f, rank) => ({ id: f.id, layer: "semantic", slot: "facts", rank, text: factText(f), data: factData(f) })) };
+};
+
+/** L4: procedures about this task type are its SOPs; the agent's other procedural facts are lessons. */
+export const proceduralFromFacts: LayerLoader = async (db, req) => {
+  const rows = await currentFacts(db, "procedural", req.agent_slug, req.task_type, req.query ?? null, LAYER_LIMITS.procedural);
+  return {
+    items: rows.map((f, rank) => ({ id: f.id, layer: "procedural", slot: f.matches_task ? "sops" : "lessons", rank, text: factText(f), data: factData(f) })),
+  };
+};
+
 /** actp's own stores; layers whose canonical tables a deployment lacks contribute nothing. */
 export function defaultSources(overrides: Partial<ContextSources> = {}): ContextSources {
-  return { conversation: none, semantic: none, procedural: none, goals: none, episodic: episodicFromEvents, ...overrides };
+  return { conversation: none, semantic: semanticFromFacts, procedural: proceduralFromFacts, goals: none, episodic: episodicFromEvents, ...overrides };
 }

@@ -66,3 +66,46 @@ export async function getProfile(db: Queryable, agent: string): Promise<{ agent_
   );
   return rows[0] ?? null;
 }
+
+export interface FactRow {
+  id: string;
+  layer: "semantic" | "procedural";
+  subject: string;
+  key: string;
+  content: string;
+  agent_slug: string | null;
+  recorded_at: string;
+  evidence_refs: string[];
+  matches_task: boolean;
+}
+
+/**
+ * Current facts (L3 semantic or L4 procedural) that hold now, for this agent or for all agents:
+ * ranked by text match with the query when one is given, then procedural facts about the task type
+ * first, then the newest.
+ */
+export async function currentFacts(
+  db: Queryable,
+  layer: "semantic" | "procedural",
+  agent: string,
+  taskType: string,
+  query: string | null,
+  limit: number,
+): Promise<FactRow[]> {
+  const { rows } = await db.query<FactRow>(
+    `select f.id::text, f.layer, f.subject, f.key, f.content, f.agent_slug, f.recorded_at::text, f.evidence_refs,
+            (lower(f.subject) = lower($3) or lower(f.key) = lower($3) or lower(f.key) like lower($3) || '.%') as matches_task
+       from public.actp_memory_facts f
+      where f.layer = $1
+        and f.superseded_at is null
+        and f.valid_from <= now() and (f.valid_to is null or f.valid_to > now())
+        and (f.agent_slug is null or f.agent_slug = $2)
+      order by case when $4::text is null then 0
+                    else ts_rank_cd(to_tsvector('simple', f.subject || ' ' || f.key || ' ' || f.content), websearch_to_tsquery('simple', $4::text)) end desc,
+               (lower(f.subject) = lower($3) or lower(f.key) = lower($3) or lower(f.key) like lower($3) || '.%') desc,
+               f.recorded_at desc, f.id
+      limit $5`,
+    [layer, agent, taskType, query, limit],
+  );
+  return rows;
+}

@@ -108,6 +108,31 @@ describe("POST /context/assemble", () => {
   });
 });
 
+describe("semantic and procedural memory from actp_memory_facts", () => {
+  it("current facts only; procedures about the task type are SOPs, others lessons; the query ranks", async () => {
+    const subject = `ctx-subject-${randomUUID().slice(0, 6)}`;
+    const ins = async (layer: string, subj: string, key: string, content: string, extra = "") =>
+      (await h.db.query<{ id: string }>(
+        `insert into actp_memory_facts (layer, subject, key, value, content, agent_slug${extra ? ", recorded_at, superseded_at, superseded_by" : ""})
+         values ($1, $2, $3, '{}'::jsonb, $4, $5${extra}) returning id::text`,
+        [layer, subj, key, content, agent],
+      )).rows[0]!.id;
+    const current = await ins("semantic", subject, "freshness", "The index is fresh by construction: triggers enqueue embeddings.");
+    await ins("semantic", subject, "freshness", "OLD belief that was superseded", `, now() - interval '1 hour', now(), '${current}'::uuid`);
+    await ins("semantic", subject, "pgvector", "HNSW indexes need pgvector 0.5 or newer.");
+    await ins("procedural", "research", "research.cite", "Cite every claim with an evidence id.");
+    await ins("procedural", subject, "deploy", "Run supabase db push before deploying functions.");
+
+    const p = await (await post(req({ query: "HNSW pgvector" }))).json();
+    const facts = p.semantic.facts.map((f: { text: string }) => f.text).join("\n");
+    expect(facts).toContain("fresh by construction");
+    expect(facts).not.toContain("OLD belief");
+    expect(p.semantic.facts[0].text).toContain("HNSW");
+    expect(p.procedural.sops.map((f: { text: string }) => f.text)).toEqual([expect.stringContaining("Cite every claim")]);
+    expect(p.procedural.lessons.some((f: { text: string }) => f.text.includes("supabase db push"))).toBe(true);
+  });
+});
+
 describe("profiles", () => {
   it("stored priorities are applied to the packing; only the service role sets them", async () => {
     const put = (body: unknown, who = h.keys.serviceRoleKey) =>
