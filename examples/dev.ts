@@ -16,6 +16,7 @@ export interface ExampleWorker {
 /** Expects pg-boss's schema in place (the migrations install it; node/dev.ts runs installQueueEngine first). */
 export async function startExampleWorker(db: Database, connectionString: string, opts: { sitePort?: number } = {}): Promise<ExampleWorker> {
   const site = await startFixtureSite(opts.sitePort ?? 0);
+  await allowFixtureSite(db, new URL(site.url).host);
   const worker = new JobWorker({ db, connectionString, agents: [researcher], concurrency: 2 });
   try {
     await worker.start();
@@ -32,4 +33,21 @@ export async function startExampleWorker(db: Database, connectionString: string,
       await site.stop();
     },
   };
+}
+
+const FIXTURE_POLICY = "examples: the researcher may read the local fixture site";
+
+/**
+ * ctx.fetch refuses loopback addresses unless an allowlist names the exact IP and port: the
+ * researcher gets one allowlist row for this run's fixture site (updated, not duplicated, per run).
+ */
+async function allowFixtureSite(db: Database, hostPort: string): Promise<void> {
+  const config = JSON.stringify({ allowed_domains: [hostPort] });
+  const { rowCount } = await db.query(
+    `update public.actp_policies set config = $1::jsonb where scope = 'agent:researcher' and policy_type = 'allowlist' and description = $2`,
+    [config, FIXTURE_POLICY],
+  );
+  if (!rowCount) {
+    await db.query(`insert into public.actp_policies (scope, policy_type, config, description) values ('agent:researcher', 'allowlist', $1::jsonb, $2)`, [config, FIXTURE_POLICY]);
+  }
 }

@@ -25,21 +25,21 @@ interface Page {
 
 const words = (s: string) => s.toLowerCase().match(/[a-z]{3,}/g) ?? [];
 
-// Every page is fetched through ctx.tool, so the policy service (allowlist, rate limit, budget),
-// the web.fetch circuit breaker and the tool events all apply, and the call shows in the timeline.
-function fetchText(ctx: JobContext<ResearcherInput>, url: string): Promise<string> {
-  return ctx.tool("web.fetch", { url }, { url, action_type: "read", estimated_cost_usd: 0, timeout_ms: 10_000 }, async (call) => {
-    const res = await fetch(call.url ?? url, { signal: call.signal });
-    if (!res.ok) throw Object.assign(new Error(`GET ${url} answered ${res.status}`), { code: "tool.http_error" });
-    return res.text();
-  });
+// Every page is fetched through ctx.fetch: one policy-checked tool call (allowlist, rate limit,
+// budget, the http.fetch circuit breaker and its events), every redirect hop re-checked, private
+// addresses refused unless the allowlist names them exactly (examples/dev.ts allows the fixture
+// site's 127.0.0.1:<port>), and size, time and content-type limits.
+async function fetchText(ctx: JobContext<ResearcherInput>, url: string): Promise<string> {
+  const res = await ctx.fetch(url, { limits: { timeoutMs: 10_000, maxBytes: 2 * 1024 * 1024, contentTypes: ["text/html", "application/json", "text/plain"] } });
+  if (!res.ok) throw Object.assign(new Error(`GET ${url} answered ${res.status}`), { code: "tool.http_error" });
+  return res.text();
 }
 
 export const researcher = defineAgent({
   slug: "researcher",
   description: "Answers a question from a small website: plans, fetches pages, extracts relevant sentences, summarizes.",
   input: ResearcherInput,
-  capabilities: [{ tool: "web.fetch", tier: "read" }],
+  capabilities: [{ tool: "http.fetch", tier: "read" }],
   memory_read: ["research"],
   handler: async (ctx: JobContext<ResearcherInput>, input: ResearcherInput) => {
     const failIf = (step: string) => {

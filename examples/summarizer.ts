@@ -1,4 +1,4 @@
-// Example agent from the README: one page fetched through ctx.tool, summarized through ctx.llm.
+// Example agent from the README: one page fetched through ctx.fetch, summarized through ctx.llm.
 // With no ANTHROPIC_API_KEY the summarize step fails with LlmNotConfiguredError (the route decision
 // is in the error): missing configuration is not retried, so the job is in the DLQ after one attempt
 // with the reason "not retried (llm.not_configured)".
@@ -14,15 +14,12 @@ export const summarizer = defineAgent({
   description: "Fetches a page and summarizes it",
   input: Input,
   capabilities: [
-    { tool: "web.fetch", tier: "read" },
+    { tool: "http.fetch", tier: "read" },
     { tool: "model:*", tier: "read" },
   ],
   handler: async (ctx: JobContext<Input>, input: Input) => {
-    const page = await ctx.step("fetch", () =>
-      ctx.tool("web.fetch", { url: input.url }, { url: input.url, action_type: "read" }, async (call) =>
-        (await fetch(call.url ?? input.url, { signal: call.signal })).text(),
-      ),
-    );
+    // ctx.fetch: the policy check on every redirect hop, no private addresses, size and time limits.
+    const page = await ctx.step("fetch", async () => (await ctx.fetch(input.url, { limits: { contentTypes: ["text/html", "text/plain"] } })).text());
     await ctx.progress({ message: "fetched", pct: 50 });
     return ctx.step("summarize", async () => {
       const answer = await ctx.llm("content_generation", {

@@ -14,6 +14,7 @@ import type { JobInfo } from "./job-info.ts";
 import { assembleForJob, type AssembledContext, type JobContextRequest } from "./context-assembly.ts";
 import { proposeForJob, type JobProposal } from "./propose.ts";
 import type { Proposal } from "../../shared/memory-gate/contracts.ts";
+import { runGuardedFetch, type GuardedFetchInit, type GuardedFetchResponse } from "./guardrails/fetch.ts";
 import {
   runLlmCall,
   runToolCall,
@@ -78,6 +79,12 @@ export interface JobContext<Input = unknown> {
    * evidence refs and the gate decides; the job is its source. Same proposal twice: one proposal.
    */
   propose(proposal: JobProposal): Promise<{ proposal: Proposal; created: boolean }>;
+  /**
+   * The agent's one way out to the network: a policy-checked tool call ("http.fetch") whose every
+   * redirect hop is re-checked against the allowlist, that refuses private and metadata addresses,
+   * connects to the address it checked, and enforces size, time and content-type limits.
+   */
+  fetch(url: string | URL, init?: GuardedFetchInit): Promise<GuardedFetchResponse>;
 }
 
 export interface ContextDeps {
@@ -138,6 +145,7 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
     tool: (name, args, options, fn) => runToolCall(info, name, args, options, fn),
     llm: (taskType, request) => runLlmCall(info, taskType, request),
     flags: flagsFor(d.db, { agent: d.agent, job_id: d.jobId }, { cache: processFlagCache }),
+    fetch: (url, init) => runGuardedFetch(info, url, init),
     context: (request) => assembleForJob(d.db, { agent: d.agent, jobId: d.jobId }, request),
     propose: (proposal) => proposeForJob(d.db, { agent: d.agent, jobId: d.jobId }, proposal),
     jobId: d.jobId,

@@ -230,6 +230,19 @@ const jobType = () => label().describe("job type, e.g. research_synthesis");
 const workerId = () => label().describe("id of the worker process");
 const scheduleName = () => label().describe("schedule name, e.g. actp:sla:measure");
 
+/** Every hop of a guarded request (ctx.fetch): the host it reached and what that host answered. */
+const netHops = () =>
+  z
+    .array(
+      z.strictObject({
+        host: label(260),
+        status: z.int().min(100).max(599).nullable().describe("HTTP status; null when refused before sending"),
+        address: label(64).nullable().optional().describe("the checked address the connection went to"),
+      }),
+    )
+    .max(20)
+    .describe("each hop of the request, redirects included, in order");
+
 const errorInfo = () =>
   z
     .looseObject({
@@ -412,6 +425,7 @@ export const EVENT_TYPES = {
       cost_usd: costUsd().optional(),
       call_id: label().optional(),
       output_hash: digest().optional(),
+      hops: netHops().optional(),
     }),
     example: { duration_ms: 812, cost_usd: 0.0004, call_id: "call_01" },
   }),
@@ -424,6 +438,7 @@ export const EVENT_TYPES = {
       duration_ms: durationMs().optional(),
       call_id: label().optional(),
       retry_after_ms: durationMs().optional(),
+      hops: netHops().optional(),
     }),
     example: { error: { message: "connect ETIMEDOUT", code: "tool.timeout" }, kind: "timeout", duration_ms: 30000, call_id: "call_02" },
   }),
@@ -479,6 +494,12 @@ export const EVENT_TYPES = {
       sanitized: z.boolean(),
       injection_flags: z.array(label()).max(100).optional().describe("names of prompt-injection patterns found and redacted"),
       authority: z.number().min(0).max(1).optional().describe("source authority score"),
+      domain: label(260).optional().describe("registrable domain of the page"),
+      flagged: z.boolean().optional().describe("the scanner found injection patterns (redacted in the stored text)"),
+      quarantined: z.boolean().optional().describe("above the severity threshold: stored for audit, never used as evidence"),
+      risk_score: z.number().min(0).optional().describe("sum of the findings' weights"),
+      max_severity: z.enum(["none", "low", "medium", "high", "critical"]).optional(),
+      hops: netHops().optional(),
     }),
     example: {
       evidence_id: "2b7e4c1a-9d3f-4e8b-a6c5-0f1e2d3c4b5a",

@@ -7,6 +7,7 @@ import type { Database } from "../../../shared/db/types.ts";
 import { ActpError } from "../../../shared/errors.ts";
 import { fail, operator, withDb } from "../db.ts";
 import { APPROVAL_STATUSES, type Policy, type SpendRow } from "../../../shared/policy/contracts.ts";
+import { allowlistWarnings } from "../../../shared/net/pattern-lint.ts";
 import { createPolicy, decideApproval, listApprovals, listPolicies, spendTotals, updatePolicy } from "../../../shared/policy/statements.ts";
 
 interface JsonOpt {
@@ -29,6 +30,13 @@ function parseJsonArg(raw: string, what: string): unknown {
 }
 
 const usd = (n: number) => `$${n.toFixed(n !== 0 && Math.abs(n) < 0.01 ? 6 : 2)}`;
+/** Allowlist patterns whose wildcard covers a public suffix (anyone can register under it). */
+function warnings(p: Policy): string[] {
+  if (p.policy_type !== "allowlist") return [];
+  const domains = (p.config as { allowed_domains?: string[] }).allowed_domains ?? [];
+  return allowlistWarnings(domains).map((w) => `warning: policy ${p.id} (${p.scope}): ${w.message}`);
+}
+
 const policyLine = (p: Policy) => [p.id, p.scope, p.policy_type, p.enabled ? "yes" : "no", JSON.stringify(p.config), p.description.split("\n")[0]!.slice(0, 40)];
 
 export function register(program: Command): void {
@@ -49,6 +57,7 @@ export function register(program: Command): void {
         if (opts.json) return print({ policies: rows });
         if (rows.length === 0) return console.log("no policies");
         console.log(table([["ID", "SCOPE", "TYPE", "ENABLED", "CONFIG", "DESCRIPTION"], ...rows.map(policyLine)]));
+        for (const w of rows.flatMap(warnings)) console.error(w);
       } catch (err) {
         fail(err);
       }
@@ -74,6 +83,7 @@ export function register(program: Command): void {
             allow_unknown: opts.allowUnknown === true,
           } as never),
         );
+        for (const w of warnings(p)) console.error(w);
         if (opts.json) return print(p);
         const flags = `${p.enabled ? "" : " (disabled)"}${p.allow_unknown ? " (agent not registered: allowed by --allow-unknown)" : ""}`;
         console.log(`added ${p.policy_type} policy ${p.id} for ${p.scope}${flags}: ${JSON.stringify(p.config)}`);

@@ -12,3 +12,4 @@ export {
 } from "./errors.ts";
 export { argsHash, canonicalJson } from "./args-hash.ts";
 export { beginToolCall, endToolCall, sharedPolicy, type BeginResult, type PolicyPort } from "./policy.ts";
+export { runGuardedFetch, type GuardedFetchInit, type GuardedFetchResponse, type FetchDeps } from "./fetch.ts";

@@ -28,6 +28,18 @@ export interface ToolCallScope {
   readonly signal: AbortSignal;
   /** The actual cost in US dollars; without it the estimate is settled. */
   reportCost(usd: number): void;
+  /**
+   * Every network hop the call made (ctx.fetch): written into its tool.call_completed or
+   * tool.call_failed, so the timeline shows each hop's final host.
+   */
+  reportHops(hops: readonly NetHop[]): void;
+}
+
+/** One hop of a guarded request as the tool events record it. */
+export interface NetHop {
+  host: string;
+  status: number | null;
+  address?: string | null;
 }
 
 export type ToolFn<T> = (call: ToolCallScope) => Promise<T> | T;
@@ -162,6 +174,8 @@ export async function runToolCall<T>(
     if (!verdict.started) await emit(info.db, started);
 
     let reported: number | undefined;
+    let hops: NetHop[] | undefined;
+    const hopFields = () => (hops === undefined ? {} : { hops });
     const t0 = performance.now();
     let value: T;
     try {
@@ -176,23 +190,31 @@ export async function runToolCall<T>(
             if (typeof usd !== "number" || !Number.isFinite(usd) || usd < 0) throw new ToolInputError("reportCost needs a finite number >= 0");
             reported = usd;
           },
+          reportHops(list: readonly NetHop[]) {
+            hops = list.slice(0, 20).map((h) => ({ host: h.host, status: h.status, ...(h.address ? { address: h.address } : {}) }));
+          },
         }),
       );
     } catch (err) {
       const durationMs = Math.round(performance.now() - t0);
       const cancelled = info.signal.aborted && err === info.signal.reason;
-      const kind: FailureKind = err instanceof ToolTimeoutError ? "timeout" : "error";
+      // A refusal by the outbound guard (a redirect off the allowlist, a private address) is a
+      // policy decision, not a sign of the tool's health: it never trips the breaker.
+      const refused = err instanceof ActpError && err.code === "net.denied";
+      const kind: FailureKind = err instanceof ToolTimeoutError ? "timeout" : refused ? "policy_denied" : "error";
       // Round trip 2 (failure). A failed call may still have cost money; without a report the
       // estimate is the honest figure.
-      await release({ kind, error: errorInfo(err, tool), duration_ms: durationMs }, reported ?? estimate);
+      await release({ kind, error: errorInfo(err, tool), duration_ms: durationMs, ...hopFields() }, reported ?? estimate);
       // A cancelled job says nothing about the tool's health.
-      if (!cancelled) await breakers.record(ticket, false, errorInfo(err, tool));
+      if (!cancelled && !refused) await breakers.record(ticket, false, errorInfo(err, tool));
+      // A refused probe did not fail either: it hands the probe back as a success.
+      else if (refused && ticket.decision === "probe") await breakers.record(ticket, true);
       throw err;
     }
     const durationMs = Math.round(performance.now() - t0);
     const cost = reported ?? estimate;
     // Round trip 2: settle and tool.call_completed. A success on a closed breaker sends nothing.
-    await policy.end(info.db, reservation, cost, completedEvent(info, tool, { call_id: callId, duration_ms: durationMs, cost_usd: cost }));
+    await policy.end(info.db, reservation, cost, completedEvent(info, tool, { call_id: callId, duration_ms: durationMs, cost_usd: cost, ...hopFields() }));
     await breakers.record(ticket, true);
     return value;
   };
