@@ -13,15 +13,18 @@
 --
 -- actp_policy_check below is 20261124000020's, with only the url_required rule widened.
 
+-- plpgsql, not sql: actp_policy_check calls it, and a SQL function is re-planned in every transaction.
 create or replace function public.actp_policy_tool_is_network(name text)
 returns boolean
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select name ~* '^(https?|web|browser|net|research)([.:/]|$)'
+begin
+  return name ~* '^(https?|web|browser|net|research)([.:/]|$)'
       or name ~* '^fetch$'
       or name ~* '[.:/](fetch|https?|request|download|crawl|scrape|browse)$';
+end
 $$;
 revoke all on function public.actp_policy_tool_is_network(text) from public, anon, authenticated;
 grant execute on function public.actp_policy_tool_is_network(text) to service_role;
