@@ -39,7 +39,8 @@ const FIXTURE_POLICY = "examples: the researcher may read the local fixture site
 
 /**
  * ctx.fetch refuses loopback addresses unless an allowlist names the exact IP and port: the
- * researcher gets one allowlist row for this run's fixture site (updated, not duplicated, per run).
+ * researcher gets one allowlist row for this run's fixture site (updated, not duplicated, per run;
+ * allow_unknown because the worker registers the agent only as it starts).
  */
 async function allowFixtureSite(db: Database, hostPort: string): Promise<void> {
   const config = JSON.stringify({ allowed_domains: [hostPort] });
@@ -48,6 +49,6 @@ async function allowFixtureSite(db: Database, hostPort: string): Promise<void> {
     [config, FIXTURE_POLICY],
   );
   if (!rowCount) {
-    await db.query(`insert into public.actp_policies (scope, policy_type, config, description) values ('agent:researcher', 'allowlist', $1::jsonb, $2)`, [config, FIXTURE_POLICY]);
+    await db.query(`insert into public.actp_policies (scope, policy_type, config, description, allow_unknown) values ('agent:researcher', 'allowlist', $1::jsonb, $2, true)`, [config, FIXTURE_POLICY]);
   }
 }

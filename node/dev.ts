@@ -6,6 +6,8 @@ import { configureRuntime } from "../functions/_shared/runtime.ts";
 import { createServer } from "node:net";
 import { EMBEDDED_SESSION_DEFAULTS, startEmbeddedDatabase, type EmbeddedDatabase } from "./db/embedded.ts";
 import { listenErrorToDevError } from "./dev-errors.ts";
+import { configureNet } from "../functions/_shared/net.ts";
+import { pinnedTransport, systemResolver } from "./net/transport.ts";
 import { migrate } from "./db/migrate.ts";
 import { loadProjectKeys, type ProjectKeys } from "./keys.ts";
 import { loadFunctions } from "./gateway/functions.ts";
@@ -96,6 +98,8 @@ export async function startDev(cfg: DevConfig, opts: StartOptions = {}): Promise
     }
 
     configureRuntime({ db, jwtSecret: keys.jwtSecret, serviceRoleKey: keys.serviceRoleKey, localScheduler: schedulerExecutor === "local" });
+    // The functions run in Node here: the research function's outbound guard uses Node's transport.
+    configureNet({ resolve: systemResolver, transport: pinnedTransport });
     const functions = await loadFunctions();
     // Same origin as the functions: the dashboard's API URL is wherever it was loaded from.
     const dashboard = await buildDashboard({ apiUrl: "", anonKey: keys.anonKey, auth: "local" });

@@ -15,6 +15,7 @@ import { assembleForJob, type AssembledContext, type JobContextRequest } from ".
 import { proposeForJob, type JobProposal } from "./propose.ts";
 import type { Proposal } from "../../shared/memory-gate/contracts.ts";
 import { runGuardedFetch, type GuardedFetchInit, type GuardedFetchResponse } from "./guardrails/fetch.ts";
+import { researchFor, type ResearchApi } from "./research.ts";
 import {
   runLlmCall,
   runToolCall,
@@ -85,6 +86,8 @@ export interface JobContext<Input = unknown> {
    * connects to the address it checked, and enforces size, time and content-type limits.
    */
   fetch(url: string | URL, init?: GuardedFetchInit): Promise<GuardedFetchResponse>;
+  /** The §4.15 research pipeline: ctx.research.fetch(url) → sanitized, scanned, stored evidence. */
+  readonly research: ResearchApi;
 }
 
 export interface ContextDeps {
@@ -146,6 +149,7 @@ export function createJobContext<Input>(d: ContextDeps): JobContext<Input> {
     llm: (taskType, request) => runLlmCall(info, taskType, request),
     flags: flagsFor(d.db, { agent: d.agent, job_id: d.jobId }, { cache: processFlagCache }),
     fetch: (url, init) => runGuardedFetch(info, url, init),
+    research: researchFor(info),
     context: (request) => assembleForJob(d.db, { agent: d.agent, jobId: d.jobId }, request),
     propose: (proposal) => proposeForJob(d.db, { agent: d.agent, jobId: d.jobId }, proposal),
     jobId: d.jobId,

@@ -19,7 +19,9 @@ export const Finding = z.object({
   /** The matched text, cut to 200 characters (stored for audit; never shown to a model). */
   excerpt: z.string().max(400),
   /** Where the text came from: visible body, an attribute (alt/title/aria-label), or a decoded run. */
-  source: z.enum(["text", "attribute", "decoded", "json", "judge"]),
+  source: z.enum(["text", "title", "attribute", "hidden", "boilerplate", "decoded", "judge"]),
+  /** The sentence discusses attacks (quotes, examples): weight cut, severity one step lower. */
+  discounted: z.boolean().optional(),
 });
 export type Finding = z.infer<typeof Finding>;
 
