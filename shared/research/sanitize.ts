@@ -110,6 +110,13 @@ type El = {
   data?: string;
 };
 
+interface LinkedDocument {
+  querySelector(selector: string): El | null;
+  querySelectorAll(selector: string): ArrayLike<El>;
+  body: El | null;
+  documentElement: El;
+}
+
 function isHidden(el: El): boolean {
   if (!el.getAttribute) return false;
   if (el.hasAttribute!("hidden")) return true;
@@ -163,16 +170,18 @@ function textOf(node: El, out: string[], segments: Segment[]): void {
 
 export function sanitizeHtml(html: string): SanitizedPage {
   const doc = /<html[\s>]/i.test(html) ? html : `<!doctype html><html><head></head><body>${html}</body></html>`;
-  const { document } = parseHTML(doc);
+  // linkedom's own typings describe a browser Window; only this much of its document is used,
+  // typed here so Node's and Deno's checkers (without DOM libs) agree.
+  const { document } = parseHTML(doc) as unknown as { document: LinkedDocument };
   const title = (document.querySelector("title")?.textContent ?? "").replace(/\s+/g, " ").trim();
   const segments: Segment[] = [];
 
   // Stylesheet rules that hide: the elements they select leave the text (and are scanned apart).
-  for (const style of Array.from(document.querySelectorAll("style")) as unknown as El[]) {
+  for (const style of Array.from(document.querySelectorAll("style"))) {
     for (const selector of hidingSelectors(style.textContent ?? "")) {
       let matched: El[] = [];
       try {
-        matched = Array.from(document.querySelectorAll(selector)) as unknown as El[];
+        matched = Array.from(document.querySelectorAll(selector));
       } catch {
         continue; // a selector the parser does not support hides nothing we can prove
       }
@@ -184,10 +193,10 @@ export function sanitizeHtml(html: string): SanitizedPage {
     }
   }
 
-  const body = (document.body ?? document.documentElement) as unknown as El;
+  const body = document.body ?? document.documentElement;
   // Main-text extraction: one <article> or <main> with real content is the page; otherwise the
   // body without navigation, footers, asides and forms.
-  const candidates = (Array.from(document.querySelectorAll("article, main, [role=main]")) as unknown as El[]).filter((el) => (el.textContent ?? "").trim().length >= 200);
+  const candidates = Array.from(document.querySelectorAll("article, main, [role=main]")).filter((el) => (el.textContent ?? "").trim().length >= 200);
   let root: El = body;
   let mainExtracted = false;
   if (candidates.length === 1) {
