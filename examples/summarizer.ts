@@ -19,7 +19,7 @@ export const summarizer = defineAgent({
   ],
   handler: async (ctx: JobContext<Input>, input: Input) => {
     // ctx.fetch: the policy check on every redirect hop, no private addresses, size and time limits.
-    const page = await ctx.step("fetch", async () => (await ctx.fetch(input.url, { limits: { contentTypes: ["text/html", "text/plain"] } })).text());
+    const page = await ctx.step("fetch", async () => (await ctx.fetch(input.url)).text());
     await ctx.progress({ message: "fetched", pct: 50 });
     return ctx.step("summarize", async () => {
       const answer = await ctx.llm("content_generation", {

@@ -4,6 +4,7 @@
 // missing configuration, a denial no wait can lift) is not retried.
 import { CircuitOpenError, LlmNotConfiguredError, ToolDeniedError, ToolInputError } from "./guardrails/errors.ts";
 import { DuplicateStepError, NonRetriableError, RetryAfterError } from "./errors.ts";
+import { NetDeniedError, NetFetchError } from "../../shared/net/guard.ts";
 
 export type FailureDecision =
   /** pg-boss's retry with the queue's (agent's) backoff, while retries remain. */
@@ -64,6 +65,12 @@ export function decideFailure(err: unknown): FailureDecision {
       if (e.retry_after !== null && e.retry_after >= 0) return { kind: "after", ms: e.retry_after * 1000, reason: "policy_retry_after" };
       if (PERMANENT_DENIALS.has(e.reason)) return { kind: "never", reason: "policy_denied" };
       return { kind: "backoff" };
+    }
+    // ctx.fetch refused a hop (off the allowlist, a private address): the same URL is refused again.
+    if (e instanceof NetDeniedError) return { kind: "never", reason: "net_denied" };
+    // The page itself is too large or of a type refused: asking again gets the same page.
+    if (e instanceof NetFetchError && ["content_type_not_allowed", "response_too_large", "body_not_replayable"].includes(e.reason)) {
+      return { kind: "never", reason: `net_${e.reason}` };
     }
     if (e instanceof CircuitOpenError) return { kind: "after", ms: e.retry_after * 1000, reason: "circuit_open" };
   }

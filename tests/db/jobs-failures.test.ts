@@ -128,6 +128,13 @@ beforeAll(async () => {
   site = createServer((_req, res) => res.end("<html><body>Durable steps record their output once.</body></html>"));
   await new Promise<void>((r) => site.listen(0, "127.0.0.1", r));
   siteUrl = `http://127.0.0.1:${(site.address() as { port: number }).port}/page`;
+  // ctx.fetch refuses loopback unless an allowlist names the exact IP and port (allowlists are all
+  // applied, so an earlier run's row for another port goes first).
+  await db.query(`delete from public.actp_policies where scope = 'agent:summarizer' and description = 'jobs-failures: the local site'`);
+  await db.query(
+    `insert into public.actp_policies (scope, policy_type, config, description, allow_unknown) values ('agent:summarizer', 'allowlist', $1::jsonb, 'jobs-failures: the local site', true)`,
+    [JSON.stringify({ allowed_domains: [new URL(siteUrl).host] })],
+  );
   worker = new JobWorker({
     db,
     connectionString: url,
