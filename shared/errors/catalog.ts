@@ -210,6 +210,25 @@ export const ERROR_CODES = {
   // research evidence (§4.15)
   "research.invalid_evidence_id": spec(400, "an evidence id is not a UUID"),
   "research.evidence_not_found": spec(404, "no evidence with this id"),
+  "research.invalid_request": spec(400, "a research request does not match its contract"),
+  "research.http_error": spec(502, "the page answered with a non-2xx status; nothing was stored"),
+  "research.invalid_url": spec(403, "the URL is not a canonical http(s) URL (userinfo, other schemes and zone ids refused); nothing was fetched"),
+  "research.domain_not_allowed": spec(403, "the host is not in the research allowlist (RESEARCH_ALLOWED_DOMAINS) or the agent's; nothing was fetched"),
+  "research.redirect_not_allowed": spec(403, "a redirect led off the allowlist; nothing was requested past the refused hop"),
+  "research.private_address": spec(403, "the host resolves to a private, loopback, link-local, CGNAT, metadata or other non-public address; nothing was sent"),
+  "research.too_many_redirects": spec(403, "more redirects than the hop limit"),
+  "research.unknown_agent": spec(403, "the agent_slug is not a registered agent"),
+  "research.agent_disabled": spec(403, "the agent is disabled"),
+  "research.denied": spec(403, "the outbound guard refused the fetch for another policy reason (details.reason)"),
+
+  // the outbound guard (ctx.fetch, the research function): shared/net/guard.ts
+  "net.denied": spec(403, "the outbound guard refused a request before sending it; details.reason is invalid_url, domain_not_allowed, redirect_not_allowed, private_address or too_many_redirects, details.hop the refused hop"),
+  "net.timeout": spec(504, "the request (all hops and the body) did not finish within its time limit"),
+  "net.response_too_large": spec(502, "the response body is larger than the size limit"),
+  "net.content_type_not_allowed": spec(502, "the response has a content type outside the accepted list"),
+  "net.dns_failed": spec(502, "the host name could not be resolved"),
+  "net.connect_failed": spec(502, "the connection to the checked address failed"),
+  "net.body_not_replayable": spec(400, "a 307/308 redirect needs the request body again and it was a stream"),
 
   // critic / verifier (§4.16)
   "critic.invalid_request": spec(400, "a review request does not match its contract"),

@@ -84,7 +84,7 @@ export class NetDeniedError extends ActpError {
   readonly reason: string;
   readonly hops: HopRecord[];
   constructor(reason: string, message: string, details: Record<string, unknown>, hops: HopRecord[]) {
-    super("net.denied", message, 403, { reason, ...details });
+    super("net.denied", message, { details: { reason, ...details } });
     this.name = "NetDeniedError";
     this.reason = reason;
     this.hops = hops;
@@ -96,8 +96,7 @@ export class NetFetchError extends ActpError {
   readonly reason: string;
   readonly hops: HopRecord[];
   constructor(reason: "timeout" | "response_too_large" | "content_type_not_allowed" | "dns_failed" | "connect_failed" | "body_not_replayable", message: string, details: Record<string, unknown>, hops: HopRecord[]) {
-    const status = reason === "timeout" ? 504 : reason === "body_not_replayable" ? 400 : 502;
-    super(`net.${reason}`, message, status, { reason, ...details });
+    super(`net.${reason}`, message, { details: { reason, ...details } });
     this.name = "NetFetchError";
     this.reason = reason;
     this.hops = hops;

@@ -36,7 +36,7 @@ export async function researchFetch(deps: ResearchDeps, url: string): Promise<Ev
   const got = await deps.fetchPage(url, RESEARCH_LIMITS);
   if (!got.response.ok) {
     await got.response.body?.cancel().catch(() => {});
-    throw new ActpError("research.http_error", `${got.url} answered ${got.response.status}`, 502, { status: got.response.status, url: got.url });
+    throw new ActpError("research.http_error", `${got.url} answered ${got.response.status}`, { details: { status: got.response.status, url: got.url } });
   }
   const body = await readText(got.response);
   const contentType = got.contentType as ResearchContentType;
