@@ -20,6 +20,8 @@ import { createJobContext, lastRunningStep, stepOfError } from "./context.ts";
 import { JobAbortedError, JobTimeoutError, toJobError } from "./errors.ts";
 import { ensureServiceQueues, PLATFORM_SERVICES, runServiceJob, type ServiceQueue } from "./services.ts";
 import { decideFailure, InvalidJobInputError, type FailureDecision } from "./failure.ts";
+import { workEmbedQueue } from "../memory/embed-queue.ts";
+import { EMBED_QUEUE } from "../../shared/memory/embed-work.ts";
 
 export interface WorkerOptions {
   /** actp's statements go through this database. */
@@ -53,6 +55,11 @@ export interface WorkerOptions {
   listenNotify?: boolean;
   /** Overrides of the queue settings (retries, backoff, expiry, heartbeat) for this worker's agents. */
   queue?: QueueOverrides;
+  /**
+   * Also work the retrieval index's embedding queue (actp.memory.embed) with the embedder of this
+   * process's environment (default true): every `actp worker` and `actp dev` keeps the index fresh.
+   */
+  embeddings?: boolean;
   /** Run pg-boss's own supervisor here too (default true). */
   supervise?: boolean;
   /** Platform queues worked beside the agents' (default: PLATFORM_SERVICES, e.g. the memory gate's critic); [] for none. */
@@ -208,6 +215,10 @@ export class JobWorker {
       for (const id of await workLoops<object>(this.boss, svc.queue, loops, (job) => runServiceJob(this.#o.db, svc, job))) {
         this.#works.push({ id, queue: svc.queue });
       }
+    }
+    if (this.#o.embeddings !== false) {
+      const id = await workEmbedQueue(this.boss, this.#o.db, { pollingIntervalSeconds: loops.pollingIntervalSeconds, log });
+      this.#works.push({ id, queue: EMBED_QUEUE });
     }
     log(`worker ${this.workerId}: working ${[...this.#agents.keys(), ...services.map((s) => s.queue)].join(", ")} (concurrency ${concurrency})`);
   }

@@ -4,6 +4,7 @@
 import type { Queryable } from "../db/types.ts";
 import type { AssembleContextRequest, ContextItemInput } from "./contracts.ts";
 import { currentFacts, recentEvents, type FactRow } from "./statements.ts";
+import { conversationLoader, goalsLoader } from "../memory/adapters.ts";
 
 export interface LayerLoad {
   items: ContextItemInput[];
@@ -64,5 +65,7 @@ export const proceduralFromFacts: LayerLoader = async (db, req) => {
 
 /** actp's own stores; layers whose canonical tables a deployment lacks contribute nothing. */
 export function defaultSources(overrides: Partial<ContextSources> = {}): ContextSources {
-  return { conversation: none, semantic: semanticFromFacts, procedural: proceduralFromFacts, goals: none, episodic: episodicFromEvents, ...overrides };
+  // Conversation turns and goals: actp's minimal canonical tables (shared/memory/adapters.ts, which
+  // also points them at a deployment's own tables).
+  return { conversation: conversationLoader(), semantic: semanticFromFacts, procedural: proceduralFromFacts, goals: goalsLoader(), episodic: episodicFromEvents, ...overrides };
 }

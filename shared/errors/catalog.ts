@@ -238,6 +238,23 @@ export const ERROR_CODES = {
   "critic.judge_unavailable": spec(503, "the model judge failed; the deterministic checks alone could not decide"),
   "critic.http_error": spec(502, "the critic function answered an error without an actp code"),
 
+  // vault documents and the retrieval index (§3, §4.7)
+  "memory.invalid_search": spec(400, "a search request does not match its contract (empty query, k outside 1..100, unknown mode or layer)"),
+  "memory.invalid_k": spec(400, "k is from 1 to 100"),
+  "memory.invalid_mode": spec(400, "a search mode is hybrid, keyword or vector"),
+  "memory.index_unavailable": spec(503, "the retrieval index has no active generation"),
+  "memory.embedding_required": spec(400, "the active embedder is remote: the caller must send the query's vector"),
+  "memory.embedding_dimensions": spec(400, "a vector does not have the active embedder's dimensions"),
+  "memory.source_not_found": spec(404, "the table is not attached to the retrieval index"),
+  "memory.invalid_source": spec(400, "a source table or its columns are invalid for the retrieval index"),
+  "memory.invalid_vault": spec(400, "a vault name is 1 to 63 letters, digits, _ . -"),
+  "memory.invalid_files": spec(400, "a vault sync payload is malformed (chunk without path, anchor or content, duplicate anchors)"),
+  "memory.folder_not_found": spec(404, "the vault folder does not exist; nothing was synced or deleted"),
+  "memory.not_a_folder": spec(400, "the vault path is not a folder; nothing was synced or deleted"),
+  "memory.embedder_failed": spec(502, "the embeddings endpoint answered an error"),
+  "memory.embedder_config": spec(400, "the embedder configuration (ACTP_EMBEDDER, ACTP_EMBEDDINGS_*) is incomplete or unknown"),
+  "memory.embedder_unavailable": spec(503, "the configured embedder cannot run here (gte-small outside a Supabase edge function)"),
+
   // canonical facts and the memory proposal gate (§4.8)
   "memory.invalid_proposal": spec(400, "a proposal does not match its contract (layer, subject, key, value, content, evidence_refs)"),
   "memory.invalid_layer": spec(400, "the layer is not semantic (3) or procedural (4)"),
