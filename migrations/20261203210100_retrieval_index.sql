@@ -152,7 +152,8 @@ as $$
     left join buckets b on b.b = i.i
 $$;
 revoke all on function public.actp_embed_lexical(text, int) from public, anon, authenticated;
-grant execute on function public.actp_embed_lexical(text, int) to service_role;
+-- A pure function: readers embed their query with it inside actp_retrieval_search.
+grant execute on function public.actp_embed_lexical(text, int) to service_role, authenticated;
 
 create or replace function public.actp_retrieval_text(p_heading text, p_content text)
 returns text

@@ -232,3 +232,35 @@ describe("changing the embedder", () => {
     expect(fresh.results[0]).toMatchObject({ heading: "Researcher", stale: false });
   });
 });
+
+describe("the context assembler reads conversation turns and goals", () => {
+  it("gives the newest conversation's turns (a tool pair as one atomic item) and the agent's active goals", async () => {
+    const { assembleContext } = await import("../../shared/context/assemble.ts");
+    const agent = `ctxmem-${Date.now().toString(36)}`;
+    const conv = `c-${agent}`;
+    await db.query(`insert into public.actp_memory_conversations (id, user_id, agent_slug, summary) values ($1, 'u-1', $2, 'They asked about refunds.')`, [conv, agent]);
+    const turns: [string, string, string | null][] = [
+      ["user", "Refund order 42 please", null],
+      ["assistant", "Looking it up", "tu-1"],
+      ["tool", "order 42: paid, 30 EUR", "tu-1"],
+      ["assistant", "Refunded 30 EUR.", null],
+    ];
+    for (const [seq, [role, content, tool]] of turns.entries()) {
+      await db.query(`insert into public.actp_memory_conversation_turns (conversation_id, seq, role, content, tool_use_id, agent_slug) values ($1, $2, $3, $4, $5, $6)`, [conv, seq, role, content, tool, agent]);
+    }
+    await db.query(`insert into public.actp_memory_goals (agent_slug, title, priority) values ($1, 'Close refund tickets', 5), ($1, 'Old goal', 1)`, [agent]);
+    await db.query(`update public.actp_memory_goals set status = 'done' where agent_slug = $1 and title = 'Old goal'`, [agent]);
+    const packet = await assembleContext(db, { task_type: "support", agent_slug: agent, user_id: "u-1", token_budget: 4000 });
+    expect(packet.conversation.summary).toBe("They asked about refunds.");
+    expect(packet.conversation.turns.map((t) => t.text)).toEqual([
+      "assistant: Refunded 30 EUR.",
+      "assistant: Looking it up\ntool: order 42: paid, 30 EUR",
+      "user: Refund order 42 please",
+    ]);
+    expect(packet.goals.active_objectives.map((g) => g.text)).toEqual(["Close refund tickets"]);
+    // Turns and goals are sources of the index too.
+    const hit = await searchMemory(db, lexicalEmbedder(db), { query: "refund tickets", filters: { agent } });
+    expect(new Set(hit.results.map((r) => r.layer))).toEqual(new Set(["conversation", "goals"]));
+    expect(hit.results.every((r) => r.agent_slug === agent)).toBe(true);
+  });
+});
