@@ -163,7 +163,7 @@ parallel safe
 set search_path = ''
 as $$ select case when coalesce(p_heading, '') = '' then coalesce(p_content, '') else p_heading || E'\n' || coalesce(p_content, '') end $$;
 revoke all on function public.actp_retrieval_text(text, text) from public, anon, authenticated;
-grant execute on function public.actp_retrieval_text(text, text) to service_role;
+grant execute on function public.actp_retrieval_text(text, text) to service_role, authenticated;
 
 -- The 32 most frequent stems: the PRD's `keywords` column.
 create or replace function public.actp_retrieval_keywords(p_text text)
@@ -394,7 +394,7 @@ as $$
     case when s.retired_column is null then 'true' else format('%I is null', s.retired_column) end)
 $$;
 revoke all on function public.actp_retrieval_source_sql(public.actp_retrieval_sources) from public, anon, authenticated;
-grant execute on function public.actp_retrieval_source_sql(public.actp_retrieval_sources) to service_role;
+grant execute on function public.actp_retrieval_source_sql(public.actp_retrieval_sources) to service_role, authenticated;
 
 -- Attaches any table as a canonical source: its mapping, its triggers, and its existing rows.
 -- The table needs an id column and a text column with what to index; the layer is a constant or a
@@ -461,6 +461,10 @@ $$;
 revoke all on function public.actp_retrieval_attach(regclass, text, text, text, text, text, text, text, text) from public, anon, authenticated;
 grant execute on function public.actp_retrieval_attach(regclass, text, text, text, text, text, text, text, text) to service_role;
 
+-- Readers run the status and search functions as themselves (RLS lets them read the sources), and
+-- those hash rows with it: a pure function.
+grant execute on function public.actp_memory_hash(text) to authenticated;
+
 -- Status: the one view of fresh / stale / missing / orphaned ----------------------------------
 
 -- Compares every live generation with the sources as they are now. stale = the index row's hash is
@@ -470,7 +474,6 @@ create or replace function public.actp_retrieval_status_rows(p_source text defau
 returns table (generation int, generation_state text, source_table text, source_id text, state text, content_hash text, source_hash text)
 language plpgsql
 stable
-security definer
 set search_path = ''
 as $$
 #variable_conflict use_column
@@ -731,6 +734,21 @@ as $$ select 'actp_retrieval_index_hnsw_g' || p_generation $$;
 revoke all on function public.actp_retrieval_hnsw_name(int) from public, anon, authenticated;
 grant execute on function public.actp_retrieval_hnsw_name(int) to service_role;
 
+create or replace function public.actp_retrieval_create_hnsw(p_generation int, p_dimensions int)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform set_config('maintenance_work_mem', '256MB', true);
+  execute format('create index if not exists %I on public.actp_retrieval_index using hnsw ((embedding::extensions.vector(%s)) extensions.vector_cosine_ops) where generation = %s',
+                 public.actp_retrieval_hnsw_name(p_generation), p_dimensions, p_generation);
+end
+$$;
+revoke all on function public.actp_retrieval_create_hnsw(int, int) from public, anon, authenticated;
+grant execute on function public.actp_retrieval_create_hnsw(int, int) to service_role;
+
 -- Promotes a filling generation when every row of it is embedded and nothing is pending: in one
 -- transaction the old active generation is retired (its rows and HNSW index dropped) and the new one
 -- becomes active, so a search sees either the old index or the new one, whole.
@@ -794,8 +812,12 @@ begin
   insert into public.actp_retrieval_generations (embedder, dimensions, lexical, embed_mode, state)
   values (p_embedder, p_dimensions, p_lexical, v_mode, 'filling')
   returning id into v_g;
-  execute format('create index %I on public.actp_retrieval_index using hnsw ((embedding::extensions.vector(%s)) extensions.vector_cosine_ops) where generation = %s',
-                 public.actp_retrieval_hnsw_name(v_g), p_dimensions, v_g);
+  -- A queued generation is embedded row by row: its HNSW index grows with it. An inline one is
+  -- filled here first and its index built in bulk afterwards, several times faster than inserting
+  -- into the graph row by row (writers of the sources wait for that build, then go on).
+  if v_mode = 'queue' then
+    perform public.actp_retrieval_create_hnsw(v_g, p_dimensions);
+  end if;
 
   for s in select * from public.actp_retrieval_sources order by source_table loop
     execute format($q$
@@ -812,6 +834,9 @@ begin
     get diagnostics v_n = row_count;
     v_rows := v_rows + v_n;
   end loop;
+  if v_mode = 'inline' then
+    perform public.actp_retrieval_create_hnsw(v_g, p_dimensions);
+  end if;
   if v_mode = 'queue' then
     insert into public.actp_retrieval_pending (generation, source_table, source_id, content_hash)
     select v_g, i.source_table, i.source_id, i.content_hash from public.actp_retrieval_index i
@@ -891,7 +916,6 @@ create or replace function public.actp_retrieval_source_hash(p_source text, p_id
 returns text
 language plpgsql
 stable
-security definer
 set search_path = ''
 as $$
 declare
@@ -949,7 +973,7 @@ declare
   v_iterative boolean;
   -- Vector hits below this cosine similarity are noise, not matches (and their order among
   -- themselves is arbitrary under an approximate index). Lexical vectors of unrelated texts sit
-  -- around 0.0-0.1, a misspelled phrase of a chunk around 0.2 and up.
+  -- around 0.0-0.05; a few misspelled words of a long chunk can score under 0.15.
   v_floor float8;
   v_sql text;
   s public.actp_retrieval_sources;
@@ -977,7 +1001,7 @@ begin
       raise exception using errcode = 'P0001', message = format('memory.embedding_required: embedder %s needs the query embedded by the caller', g.embedder);
     end if;
   end if;
-  v_floor := coalesce(p_min_similarity, case when g.lexical then 0.12 else 0 end);
+  v_floor := coalesce(p_min_similarity, case when g.lexical then 0.05 else 0 end);
   if v_vec is not null and extensions.vector_dims(v_vec) <> g.dimensions then
     raise exception using errcode = 'P0001', message = format('memory.embedding_dimensions: the active embedder %s has %s dimensions, the query vector %s',
       g.embedder, g.dimensions, extensions.vector_dims(v_vec));

@@ -24,7 +24,7 @@ export const SearchRequest = z.strictObject({
   /** Reciprocal rank fusion: score = Σ weight / (rrf_k + rank). */
   weights: z.strictObject({ keyword: z.number().min(0).max(100).default(1), vector: z.number().min(0).max(100).default(1) }).default({ keyword: 1, vector: 1 }),
   rrf_k: z.int().min(1).max(1000).default(60),
-  /** Vector hits below this cosine similarity are dropped (default: 0.12 for the lexical embedder, 0 otherwise). */
+  /** Vector hits below this cosine similarity are dropped (default: 0.05 for the lexical embedder, 0 otherwise). */
   min_similarity: z.number().min(-1).max(1).optional(),
 });
 export type SearchRequest = z.infer<typeof SearchRequest>;

@@ -30,7 +30,7 @@ describe("openAICompatibleEmbedder", () => {
     await expect(wrong.embed(["x"])).rejects.toMatchObject({ code: "memory.embedding_dimensions" });
     fake.failNext = { status: 429, remaining: 1 };
     const e = openAICompatibleEmbedder({ baseURL: fake.url, model: "m1", dimensions: 32, apiKey: "sk-secret" });
-    const err = await e.embed(["x"]).catch((x: Error & { code: string }) => x);
+    const err = (await e.embed(["x"]).then(() => null, (x: unknown) => x)) as Error & { code: string };
     expect(err).toMatchObject({ code: "memory.embedder_failed" });
     expect(String(err.message)).toContain("429");
     expect(String(err.message)).not.toContain("sk-secret");
