@@ -9,8 +9,8 @@ import { chunkMarkdown, DEFAULT_MAX_CHUNK_CHARS } from "../../shared/memory/mark
 export async function readVault(folder: string, maxChars = DEFAULT_MAX_CHUNK_CHARS): Promise<VaultFile[]> {
   const root = resolve(folder);
   const st = await stat(root).catch(() => null);
-  if (!st) throw new ActpError("memory.folder_not_found", `no folder ${root}: nothing was synced and nothing deleted`, 404);
-  if (!st.isDirectory()) throw new ActpError("memory.not_a_folder", `${root} is not a folder: nothing was synced and nothing deleted`, 400);
+  if (!st) throw new ActpError("memory.folder_not_found", `no folder ${root}: nothing was synced and nothing deleted`);
+  if (!st.isDirectory()) throw new ActpError("memory.not_a_folder", `${root} is not a folder: nothing was synced and nothing deleted`);
   const files: VaultFile[] = [];
   const walk = async (dir: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });

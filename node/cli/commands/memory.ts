@@ -22,7 +22,7 @@ async function run(fn: (db: Database) => Promise<unknown>): Promise<void> {
 
 function positiveInt(raw: string, name: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new ActpError("cli.invalid_option", `${name} must be a positive integer, got ${raw}`);
+  if (!Number.isInteger(n) || n < 1) throw new ActpError("cli.usage", `${name} must be a positive integer, got ${raw}`);
   return n;
 }
 
@@ -65,7 +65,7 @@ export function register(program: Command): void {
           mode: opts.mode,
           filters: { ...(opts.layer ? { layer: opts.layer } : {}), ...(opts.source ? { source_table: opts.source } : {}), ...(opts.agent ? { agent: opts.agent } : {}) },
         });
-        if (!r.success) throw new ActpError("memory.invalid_search", "invalid search", 400, r.error.issues.map((i) => ({ path: i.path, message: i.message })));
+        if (!r.success) throw new ActpError("memory.invalid_search", "invalid search", { details: r.error.issues.map((i) => ({ path: i.path, message: i.message })) });
         return searchMemory(db, embedderFromEnv(db), r.data);
       }),
     );
