@@ -50,6 +50,7 @@ as $$
     ('cli.db_unreachable', 503),
     ('cli.invalid_json', 400),
     ('cli.invalid_options', 400),
+    ('cli.module_failed', 400),
     ('cli.module_not_found', 404),
     ('cli.no_agents', 400),
     ('cli.usage', 400),
