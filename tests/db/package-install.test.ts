@@ -99,6 +99,11 @@ describe("actp installed from npm pack into another project", () => {
       if (worker.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start:\n${out}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    // The banner comes before the worker's child process has registered the agent: wait for the row.
+    while ((await db.query(`select 1 from public.actp_agent_definitions where slug = $1`, [slug])).rows.length === 0) {
+      if (worker.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not register ${slug}:\n${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const { stdout } = await run(bin, ["enqueue", slug, "--input", JSON.stringify({ name: "package" }), "--json", "--db-url", url], { cwd: project });
     const { id } = JSON.parse(stdout) as { id: string };
     let job: { status: string; output: { greeting: string; zod: string } | null } | undefined;
