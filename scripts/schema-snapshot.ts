@@ -107,7 +107,9 @@ const sections: Array<[title: string, sql: string]> = [
   ],
   [
     "triggers",
-    `select pg_catalog.pg_get_triggerdef(t.oid) || case t.tgenabled when 'D' then ' (disabled)' else '' end as line
+    // Not tgenabled: migrations create triggers enabled, and a test may switch one off for a moment
+    // (tests/db/policy-service.test.ts does) while the shared database is being dumped.
+    `select pg_catalog.pg_get_triggerdef(t.oid) as line
        from pg_catalog.pg_trigger t
        join pg_catalog.pg_class c on c.oid = t.tgrelid
       where c.relnamespace = 'public'::regnamespace and not t.tgisinternal and not c.relispartition
