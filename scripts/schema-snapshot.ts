@@ -60,7 +60,10 @@ const sections: Array<[title: string, sql: string]> = [
   ],
   [
     "indexes",
-    `select pg_catalog.pg_get_indexdef(i.indexrelid) as line
+    // The retrieval index keeps one HNSW index per embedder generation, created at run time with the
+    // generation's number; which generation is live is data, not schema, so the number is masked.
+    `select distinct regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid),
+                           '(actp_retrieval_index_hnsw_g)[0-9]+(.*generation = )[0-9]+', '\\1N\\2N') as line
        from pg_catalog.pg_index i
        join pg_catalog.pg_class c on c.oid = i.indrelid
       where c.relnamespace = 'public'::regnamespace and not c.relispartition and c.relname::text !~ '${TEST_ARTIFACT}'::text`,
