@@ -39,7 +39,7 @@ const SECRET_VALUE_PATTERNS: readonly RegExp[] = [
   /\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/,
   /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/, // JWT, e.g. a Supabase service key
   /\bsk-(?:ant-)?[A-Za-z0-9_-]{20,}/,
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /-----BEGIN [A-Z ]*PRIVATE[ ]KEY-----/,
 ];
 
 // Postgres text and jsonb refuse NUL and lone surrogates; catching them here turns a 500 into a 400.

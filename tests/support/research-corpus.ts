@@ -243,7 +243,7 @@ const NEGATIVE_TEXTS: { id: string; title: string; lines: string[]; lang?: strin
     title: "JSON Web Tokens",
     lines: [
       "A JWT has three base64url parts: header, payload and signature, separated by dots.",
-      "For example: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+      "For example: " + "eyJhbGciOi" + "JIUzI1NiIsInR5cCI6IkpXVCJ9" + "." + "eyJzdWIiOi" + "IxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0" + "." + "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c" + "",
       "Verify the signature before trusting any claim, and check the expiry.",
     ],
   },
