@@ -21,6 +21,7 @@ import {
   SettleResult,
   SpendQuery,
   SpendRow,
+  OverrunRow,
 } from "../../shared/policy/contracts.ts";
 import {
   checkPolicy,
@@ -31,6 +32,7 @@ import {
   listApprovals,
   listPolicies,
   settlePolicy,
+  spendOverruns,
   spendTotals,
   updatePolicy,
 } from "../../shared/policy/statements.ts";
@@ -143,14 +145,22 @@ route(
   {
     method: "get",
     path: "/spend",
-    summary: "Spend totals, grouped by agent, tool, run or day",
+    summary: "Spend totals, grouped by agent, tool, run or day, and every overrun with its reservation",
     access: "reader",
     query: SpendQuery,
     validate: false,
     invalid: { query: "policy.invalid_spend_query" },
-    responses: { 200: { description: "{ totals }", schema: z.object({ totals: z.array(SpendRow) }) } },
+    responses: {
+      200: { description: "{ totals, overruns }", schema: z.object({ totals: z.array(SpendRow), overruns: z.array(OverrunRow) }) },
+    },
   },
-  async (c, { query }) => c.json({ totals: await runtime().db.asRole(c.get("claims"), (tx) => spendTotals(tx, query as never)) }),
+  async (c, { query }) =>
+    c.json(
+      await runtime().db.asRole(c.get("claims"), async (tx) => ({
+        totals: await spendTotals(tx, query as never),
+        overruns: await spendOverruns(tx, query as never),
+      })),
+    ),
 );
 
 route(

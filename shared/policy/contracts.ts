@@ -33,7 +33,9 @@ function isTimeZone(tz: string): boolean {
 /**
  * daily_usd: spend per calendar day in day_boundary_tz (IANA zone, default UTC). per_run_usd: spend
  * per run_id. Both halve in incident mode. reservation_ttl_seconds: how long an unsettled estimate
- * holds budget (default 900).
+ * holds budget (default 900). min_reservation_usd: the least a check reserves whatever its estimate
+ * (a check also reserves at least the max of the agent's last 20 settles of the tool; both are capped
+ * at the smallest applicable limit).
  */
 export const BudgetConfig = z
   .strictObject({
@@ -46,6 +48,7 @@ export const BudgetConfig = z
       .refine(isTimeZone, "unknown time zone")
       .optional(),
     reservation_ttl_seconds: z.number().int().min(10).max(86400).optional(),
+    min_reservation_usd: Usd.optional(),
   })
   .refine((c) => c.daily_usd !== undefined || c.per_run_usd !== undefined, "a budget needs daily_usd or per_run_usd");
 export type BudgetConfig = z.infer<typeof BudgetConfig>;
@@ -151,6 +154,8 @@ export type DenialReason = (typeof DENIAL_REASONS)[number];
 export const PolicyAllowed = z.object({
   allowed: z.literal(true),
   reservation_id: z.uuid(),
+  /** What the check holds: max(estimate, min_reservation_usd, recent actual cost), capped at the limit. */
+  reserved_usd: z.number(),
   expires_at: z.string(),
   approval_id: z.uuid().nullable(),
 });
@@ -182,6 +187,8 @@ export const SettleResult = z.object({
   /** The reservation had lapsed before this settle; the spend is recorded anyway. */
   expired: z.boolean(),
   over_estimate: z.boolean(),
+  /** Spend above the reservation, recorded as it happened; the budget counters take all of it. */
+  overrun_usd: z.number(),
 });
 export type SettleResult = z.infer<typeof SettleResult>;
 
@@ -219,6 +226,21 @@ export const SpendRow = z.object({
   calls: z.number().int(),
 });
 export type SpendRow = z.infer<typeof SpendRow>;
+
+/** A settle that cost more than its check reserved (same filters as the totals). */
+export const OverrunRow = z.object({
+  ledger_id: z.uuid(),
+  reservation_id: z.uuid().nullable(),
+  agent_slug: z.string(),
+  tool_name: z.string(),
+  run_id: z.string().nullable(),
+  estimated_usd: z.number().nullable(),
+  reserved_usd: z.number(),
+  cost_usd: z.number(),
+  overrun_usd: z.number(),
+  settled_at: z.string(),
+});
+export type OverrunRow = z.infer<typeof OverrunRow>;
 
 export const APPROVAL_STATUSES = ["pending", "approved", "denied", "consumed"] as const;
 export const ApprovalQuery = z.strictObject({

@@ -18,6 +18,7 @@ import {
   SettleResult,
   SpendQuery,
   type SpendRow,
+  type OverrunRow,
 } from "./contracts.ts";
 import type { z } from "zod";
 
@@ -165,6 +166,29 @@ export async function spendTotals(db: Queryable, q: SpendQuery = {}): Promise<Sp
          and ($4::timestamptz is null or created_at >= $4) and ($5::timestamptz is null or created_at < $5)
        ${groupBy.length ? `group by ${groupBy.join(", ")} order by ${groupBy.join(", ")}` : ""}`,
       params,
+    ),
+  );
+  return rows;
+}
+
+/**
+ * Every settle that cost more than its check reserved, newest first, with the reservation beside it
+ * (same filters as spendTotals). At most `limit` rows.
+ */
+export async function spendOverruns(db: Queryable, q: SpendQuery = {}, limit = 500): Promise<OverrunRow[]> {
+  const f = parseWith(SpendQuery, q, "policy.invalid_spend_query");
+  const { rows } = await run(() =>
+    db.query<OverrunRow>(
+      `select id as ledger_id, reservation_id, agent_slug, tool_name, run_id::text as run_id,
+              estimated_usd::float8 as estimated_usd, coalesce(reserved_usd, estimated_usd)::float8 as reserved_usd,
+              cost_usd::float8 as cost_usd, overrun_usd::float8 as overrun_usd,
+              to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as settled_at
+       from public.actp_budget_ledger
+       where overrun_usd > 0
+         and ($1::text is null or agent_slug = $1) and ($2::text is null or tool_name = $2) and ($3::uuid is null or run_id = $3)
+         and ($4::timestamptz is null or created_at >= $4) and ($5::timestamptz is null or created_at < $5)
+       order by created_at desc, id limit $6`,
+      [f.agent ?? null, f.tool ?? null, f.run_id ?? null, f.from ?? null, f.to ?? null, limit],
     ),
   );
   return rows;

@@ -6,9 +6,9 @@ import type { Command } from "commander";
 import type { Database } from "../../../shared/db/types.ts";
 import { ActpError } from "../../../shared/errors.ts";
 import { fail, operator, withDb } from "../db.ts";
-import { APPROVAL_STATUSES, type Policy, type SpendRow } from "../../../shared/policy/contracts.ts";
+import { APPROVAL_STATUSES, type OverrunRow, type Policy, type SpendRow } from "../../../shared/policy/contracts.ts";
 import { allowlistWarnings } from "../../../shared/net/pattern-lint.ts";
-import { createPolicy, decideApproval, listApprovals, listPolicies, spendTotals, updatePolicy } from "../../../shared/policy/statements.ts";
+import { createPolicy, decideApproval, listApprovals, listPolicies, spendOverruns, spendTotals, updatePolicy } from "../../../shared/policy/statements.ts";
 
 interface JsonOpt {
   json?: boolean;
@@ -121,10 +121,9 @@ export function register(program: Command): void {
     .option("--json", "print JSON")
     .action(async (opts: JsonOpt & { by: string; agent?: string; tool?: string; run?: string; from?: string; to?: string; tz: string }) => {
       try {
-        const rows: SpendRow[] = await withDb((db) =>
-          spendTotals(db, { group_by: opts.by, agent: opts.agent, tool: opts.tool, run_id: opts.run, from: opts.from, to: opts.to, tz: opts.tz }),
-        );
-        if (opts.json) return print({ totals: rows });
+        const q = { group_by: opts.by, agent: opts.agent, tool: opts.tool, run_id: opts.run, from: opts.from, to: opts.to, tz: opts.tz };
+        const [rows, overruns]: [SpendRow[], OverrunRow[]] = await withDb(async (db) => [await spendTotals(db, q), await spendOverruns(db, q)]);
+        if (opts.json) return print({ totals: rows, overruns });
         if (rows.length === 0 || (rows.length === 1 && rows[0]!.calls === 0)) return console.log("no spend recorded");
         const cols = (["day", "agent_slug", "tool_name", "run_id"] as const).filter((c) => rows.some((r) => r[c] !== undefined));
         const head = cols.map((c) => ({ day: "DAY", agent_slug: "AGENT", tool_name: "TOOL", run_id: "RUN" })[c]);
@@ -135,6 +134,15 @@ export function register(program: Command): void {
           ]),
         );
         if (rows.length > 1) console.log(`total ${usd(rows.reduce((s, r) => s + r.total_usd, 0))} over ${rows.reduce((s, r) => s + r.calls, 0)} calls`);
+        if (overruns.length > 0) {
+          console.log(`\n${overruns.length} overrun${overruns.length === 1 ? "" : "s"} (spent more than reserved):`);
+          console.log(
+            table([
+              ["SETTLED", "AGENT", "TOOL", "RUN", "RESERVED", "COST", "OVERRUN"],
+              ...overruns.map((o) => [o.settled_at, o.agent_slug, o.tool_name, o.run_id ?? "-", usd(o.reserved_usd), usd(o.cost_usd), usd(o.overrun_usd)]),
+            ]),
+          );
+        }
       } catch (err) {
         fail(err);
       }
