@@ -422,10 +422,11 @@ describe("budget counters", () => {
     // Changing a policy drops its counters; the next check rebuilds them from the truth.
     await updatePolicy(db, byAgent.id, { config: { daily_usd: 10, per_run_usd: 6 } });
     expect((await counters()).filter((c) => c[1] === "agent")).toEqual([]);
+    // The estimate is 0.25 but this tool's last settle cost 1: the check reserves the 1 it learned.
     allowed(await check(slug, tool, { run_id: run, estimated_cost_usd: 0.25 }));
     expect((await counters()).filter((c) => c[1] === "agent")).toEqual([
-      ["day", "agent", 0.75, 1],
-      ["run", "agent", 0.75, 1],
+      ["day", "agent", 1.5, 1],
+      ["run", "agent", 1.5, 1],
     ]);
   });
 
