@@ -4,10 +4,16 @@
 --   their last 20 settles (actp_policy_cost_stats, one row per (agent, tool), kept by the settle:
 --   the check reads it by key). The learned part is capped at the smallest applicable limit so a
 --   tool that once cost more than a whole budget is not locked out forever.
+-- * A call nothing bounds (estimate 0, no floor, no settle yet) is a probe: while one is in flight
+--   for an agent and tool, its twins are denied cost_unknown with a short retry_after, so a burst of
+--   first calls cannot each reserve 0.
 -- * A settle above its reservation is recorded as it happened: the ledger row carries the
 --   reservation (reserved_usd) and the overrun (overrun_usd); the counters take the actual cost,
 --   so the next checks deny until the window has room again.
 -- * reservations keep the caller's estimate apart from the amount held (estimated_usd).
+--
+-- actp_policy_check below is 20261203204001's (the newest, with its url_required rule for network
+-- tools), with only the reservation floor added.
 
 alter table public.actp_policy_reservations
   add column estimated_usd numeric(18, 8) check (estimated_usd is null or estimated_usd >= 0);
@@ -21,6 +27,9 @@ alter table public.actp_budget_ledger
     generated always as (greatest(cost_usd - coalesce(reserved_usd, estimated_usd, cost_usd), 0)) stored;
 comment on column public.actp_budget_ledger.overrun_usd is
   'Spend above what the check reserved (cost_usd - reserved_usd when positive): the budget was exceeded by this much.';
+-- The check's probe lookup (open reservations of one agent and tool), see actp_policy_check.
+create index actp_policy_reservations_open_tool_idx on public.actp_policy_reservations (agent_slug, tool_name)
+  where status = 'reserved';
 create index actp_budget_ledger_overrun_idx on public.actp_budget_ledger (created_at) where overrun_usd > 0;
 
 -- Recent actual costs per (agent, tool): a ring of the last 20 settles and their max.
@@ -197,6 +206,8 @@ declare
   v_floor numeric;
   v_learned numeric;
   v_cap_usd numeric;
+  v_probe_policy uuid;
+  v_probe_expires timestamptz;
   v_win int;
   v_cap int;
   v_oldest timestamptz;
@@ -308,12 +319,30 @@ begin
   select max((p.config ->> 'min_reservation_usd')::numeric),
          min(least((p.config ->> 'daily_usd')::numeric,
                    case when p_run is not null then (p.config ->> 'per_run_usd')::numeric end)) * v_factor,
-         (select s.floor_usd from public.actp_policy_cost_stats s where s.agent_slug = p_agent and s.tool_name = p_tool)
-    into v_floor, v_cap_usd, v_learned
+         (select s.floor_usd from public.actp_policy_cost_stats s where s.agent_slug = p_agent and s.tool_name = p_tool),
+         (array_agg(p.id order by p.id))[1]
+    into v_floor, v_cap_usd, v_learned, v_probe_policy
   from public.actp_policies p
   where p.enabled and p.policy_type = 'budget' and p.scope in ('global', 'agent:' || p_agent, 'tool:' || p_tool);
   if v_cap_usd is not null then
     v_amount := greatest(v_amount, least(greatest(coalesce(v_floor, 0), coalesce(v_learned, 0)), v_cap_usd));
+    -- Nothing bounds this call's cost (an estimate of 0, no floor, never settled): the first such
+    -- call is the probe that learns it, and its twins wait for that settle instead of all reserving
+    -- 0 at once. We hold the budgets' locks, so a racing check sees the probe's committed
+    -- reservation. A probe that never settles stops counting when its reservation expires.
+    if v_amount = 0 and v_learned is null then
+      select min(x.expires_at) into v_probe_expires
+      from public.actp_policy_reservations x
+      where x.status = 'reserved' and x.agent_slug = p_agent and x.tool_name = p_tool
+        and x.amount_usd = 0 and x.expires_at > v_now;
+      if v_probe_expires is not null then
+        return public.actp_policy_deny('cost_unknown',
+          format('the cost of %s is not known yet: its first call is in flight (set min_reservation_usd on the budget to admit calls in parallel)', p_tool),
+          v_probe_policy,
+          greatest(1, least(5, ceil(extract(epoch from (v_probe_expires - v_clock)))))::int,
+          jsonb_build_object('estimated_usd', p_estimate, 'reserved_usd', 0));
+      end if;
+    end if;
   end if;
 
   for v_pol in
@@ -326,8 +355,10 @@ begin
 
     if v_pol.policy_type = 'allowlist' then
       if p_url is null then
-        -- A tool-scoped allowlist says "this tool fetches URLs": a call without one is refused.
-        if v_kind = 'tool' then
+        -- A tool-scoped allowlist says "this tool fetches URLs"; a network tool (by its name's
+        -- family, actp_policy_tool_is_network) under any allowlist must say where it goes. Without
+        -- a URL there is nothing to check, so the call is refused, never waved through.
+        if v_kind = 'tool' or public.actp_policy_tool_is_network(p_tool) then
           return public.actp_policy_deny('url_required', format('tool %s needs a target_url for its allowlist', p_tool), v_pol.id);
         end if;
       elsif not exists (

@@ -146,6 +146,7 @@ export const DENIAL_REASONS = [
   "domain_not_allowed",
   "rate_limited",
   "budget_exceeded",
+  "cost_unknown",
   "approval_required",
   "approval_denied",
 ] as const;

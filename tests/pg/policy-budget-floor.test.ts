@@ -116,6 +116,67 @@ describe("estimates of 0 racing on a budget", () => {
   });
 });
 
+describe("a tool never settled, estimates of 0 (the finding: three such calls each settled 9 under 10 USD)", () => {
+  it("one probe passes; its racing twins are denied cost_unknown with a short retry_after; after its settle the floor holds", async () => {
+    const slug = await agent();
+    const tool = `t.${randomBytes(3).toString("hex")}`;
+    const pol = await createPolicy(fresh.db, { scope: `agent:${slug}`, policy_type: "budget", config: { daily_usd: 10 } });
+    const first = await race({ agent_slug: slug, tool_name: tool });
+    const ok = first.filter((d) => d.allowed);
+    expect(ok).toHaveLength(1);
+    const denied = first.filter((d) => !d.allowed);
+    expect(denied).toHaveLength(N - 1);
+    for (const d of denied) {
+      expect(d).toMatchObject({ reason: "cost_unknown", policy_id: pol.id });
+      if (d.allowed) continue;
+      expect(d.retry_after).toBeGreaterThanOrEqual(1);
+      expect(d.retry_after).toBeLessThanOrEqual(5);
+    }
+    // The probe costs 9: the twins' retries now reserve 9 each, and 9 + 9 > 10 denies them all.
+    const probe = ok[0]!;
+    if (!probe.allowed) throw new Error("unreachable");
+    await settlePolicy(fresh.db, probe.reservation_id, 9);
+    const retry = await race({ agent_slug: slug, tool_name: tool });
+    expect(retry.filter((d) => d.allowed)).toHaveLength(0);
+    for (const d of retry) expect(d).toMatchObject({ reason: "budget_exceeded", details: { reserved_usd: 9, used_usd: 9 } });
+    const { rows } = await fresh.db.query<{ spent: string }>(
+      `select coalesce(sum(cost_usd), 0) as spent from public.actp_budget_ledger where agent_slug = $1`,
+      [slug],
+    );
+    expect(Number(rows[0]!.spent)).toBe(9);
+    expect(await drift()).toEqual([]);
+  });
+
+  it("a probe that never settles stops blocking once its reservation expires", async () => {
+    const slug = await agent();
+    const tool = `t.${randomBytes(3).toString("hex")}`;
+    await createPolicy(fresh.db, { scope: `agent:${slug}`, policy_type: "budget", config: { daily_usd: 10, reservation_ttl_seconds: 10 } });
+    const probe = await checkPolicy(fresh.db, { agent_slug: slug, tool_name: tool, action_type: "llm", estimated_cost_usd: 0 });
+    expect(probe.allowed).toBe(true);
+    const twin = await checkPolicy(fresh.db, { agent_slug: slug, tool_name: tool, action_type: "llm", estimated_cost_usd: 0 });
+    expect(twin).toMatchObject({ allowed: false, reason: "cost_unknown" });
+    // The worker holding it died: its reservation runs out (moved into the past rather than waited for).
+    await fresh.db.query(`update public.actp_policy_reservations set created_at = now() - interval '20 seconds', expires_at = now() - interval '1 second' where agent_slug = $1`, [slug]);
+    const next = await checkPolicy(fresh.db, { agent_slug: slug, tool_name: tool, action_type: "llm", estimated_cost_usd: 0 });
+    expect(next.allowed).toBe(true);
+  });
+
+  it("a caller's estimate above 0 is its declared bound: such calls are not serialized", async () => {
+    const slug = await agent();
+    const tool = `t.${randomBytes(3).toString("hex")}`;
+    await createPolicy(fresh.db, { scope: `agent:${slug}`, policy_type: "budget", config: { daily_usd: 10 } });
+    let go!: () => void;
+    const gate = new Promise<void>((r) => (go = r));
+    const runs = clients.map(async (c) => {
+      await gate;
+      return checkPolicy(asQueryable(c), { agent_slug: slug, tool_name: tool, action_type: "llm", estimated_cost_usd: 1 });
+    });
+    go();
+    const decisions = await Promise.all(runs);
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(N);
+  });
+});
+
 describe("an overrun", () => {
   it("is recorded as it happened with its reservation, blocks the next checks, and the spend report lists it", async () => {
     const slug = await agent();
