@@ -206,7 +206,6 @@ declare
   v_floor numeric;
   v_learned numeric;
   v_cap_usd numeric;
-  v_probe_policy uuid;
   v_probe_expires timestamptz;
   v_win int;
   v_cap int;
@@ -319,29 +318,22 @@ begin
   select max((p.config ->> 'min_reservation_usd')::numeric),
          min(least((p.config ->> 'daily_usd')::numeric,
                    case when p_run is not null then (p.config ->> 'per_run_usd')::numeric end)) * v_factor,
-         (select s.floor_usd from public.actp_policy_cost_stats s where s.agent_slug = p_agent and s.tool_name = p_tool),
-         (array_agg(p.id order by p.id))[1]
-    into v_floor, v_cap_usd, v_learned, v_probe_policy
+         (select s.floor_usd from public.actp_policy_cost_stats s where s.agent_slug = p_agent and s.tool_name = p_tool)
+    into v_floor, v_cap_usd, v_learned
   from public.actp_policies p
   where p.enabled and p.policy_type = 'budget' and p.scope in ('global', 'agent:' || p_agent, 'tool:' || p_tool);
   if v_cap_usd is not null then
     v_amount := greatest(v_amount, least(greatest(coalesce(v_floor, 0), coalesce(v_learned, 0)), v_cap_usd));
     -- Nothing bounds this call's cost (an estimate of 0, no floor, never settled): the first such
     -- call is the probe that learns it, and its twins wait for that settle instead of all reserving
-    -- 0 at once. We hold the budgets' locks, so a racing check sees the probe's committed
-    -- reservation. A probe that never settles stops counting when its reservation expires.
+    -- 0 at once (denied in the budget step below). We hold the budgets' locks, so a racing check
+    -- sees the probe's committed reservation. A probe that never settles stops counting when its
+    -- reservation expires.
     if v_amount = 0 and v_learned is null then
       select min(x.expires_at) into v_probe_expires
       from public.actp_policy_reservations x
       where x.status = 'reserved' and x.agent_slug = p_agent and x.tool_name = p_tool
         and x.amount_usd = 0 and x.expires_at > v_now;
-      if v_probe_expires is not null then
-        return public.actp_policy_deny('cost_unknown',
-          format('the cost of %s is not known yet: its first call is in flight (set min_reservation_usd on the budget to admit calls in parallel)', p_tool),
-          v_probe_policy,
-          greatest(1, least(5, ceil(extract(epoch from (v_probe_expires - v_clock)))))::int,
-          jsonb_build_object('estimated_usd', p_estimate, 'reserved_usd', 0));
-      end if;
     end if;
   end if;
 
@@ -406,6 +398,13 @@ begin
       end loop;
 
     elsif v_pol.policy_type = 'budget' then
+      if v_probe_expires is not null then
+        return public.actp_policy_deny('cost_unknown',
+          format('the cost of %s is not known yet: its first call is in flight (set min_reservation_usd on the budget to admit calls in parallel)', p_tool),
+          v_pol.id,
+          greatest(1, least(5, ceil(extract(epoch from (v_probe_expires - v_clock)))))::int,
+          jsonb_build_object('estimated_usd', p_estimate, 'reserved_usd', 0));
+      end if;
       v_tz := coalesce(v_pol.config ->> 'day_boundary_tz', 'UTC');
       v_day_start := date_trunc('day', v_clock at time zone v_tz) at time zone v_tz;
       v_day_end := (date_trunc('day', v_clock at time zone v_tz) + interval '1 day') at time zone v_tz;
