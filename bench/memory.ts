@@ -1,5 +1,5 @@
 // Memory benchmark (issue 11): the retrieval index over N generated chunks (default 20,000;
-// `npm run bench -- memory --n 100000`): load, full rebuild, hybrid search p50/p99 (also filtered),
+// `npm run bench -- memory --n 100000 [--keep]`): load, full rebuild, hybrid search p50/p99 (also filtered),
 // source update to fresh index row, top-10 parity after a second rebuild, and retrieval quality
 // (recall@10, MRR) of keyword-only, vector-only and hybrid per query class, beside the nearest peer:
 // Supabase's documented hybrid_search function (websearch_to_tsquery + pgvector, RRF) on a plain
@@ -26,6 +26,10 @@ const opt = (name: string, dflt: number) => {
   return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
 const N_REQUESTED = opt("n", 20_000);
+// --keep leaves the throwaway database (PostgreSQL only) and prints its URL, to look into a query plan.
+const KEEP = argv.includes("--keep");
+// --reuse <url>: search a database a --keep run left (same --n), skipping load, rebuilds and updates.
+const REUSE = argv.includes("--reuse") ? argv[argv.indexOf("--reuse") + 1] : undefined;
 const PER_CLASS = opt("queries", 100);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 
@@ -157,6 +161,7 @@ limit least(match_count, 30)
 $$;`;
 
 async function peer(db: Database, qs: Query[]) {
+  await db.query(`drop table if exists bench_peer`);
   await db.query(PEER_SQL.split(";\ncreate or replace")[0]!);
   await db.query(`create or replace${PEER_SQL.split(";\ncreate or replace")[1]!}`);
   await db.query(
@@ -194,9 +199,11 @@ async function main() {
   let url: string;
   let close: () => Promise<void>;
   let n = N_REQUESTED;
-  if (base) {
+  if (REUSE) {
+    [label, url, close] = ["PostgreSQL (reused --keep database)", REUSE, async () => {}];
+  } else if (base) {
     const t = await createThrowawayDatabase(base, "bench_memory");
-    [label, url, close] = ["PostgreSQL (DATABASE_URL, throwaway database)", t.url, () => t.drop()];
+    [label, url, close] = ["PostgreSQL (DATABASE_URL, throwaway database)", t.url, KEEP ? async () => console.log(`kept: ${t.url}`) : () => t.drop()];
   } else {
     const e = await startEmbeddedDatabase({ dataDir: null, port: 0 });
     await migrate(e.url);
@@ -214,26 +221,28 @@ async function main() {
     const freq = new Map<string, number>();
     for (const c of chunks) for (const w of new Set(c.words)) freq.set(w, (freq.get(w) ?? 0) + 1);
 
-    // Load the canonical rows with the triggers off (a restore), then build the index from them.
-    const [, loadMs] = await timed(async () => {
-      for (let i = 0; i < n; i += 2_000) {
-        const part = chunks.slice(i, i + 2_000);
-        await db.transaction(async (tx) => {
-          await tx.query(`set local session_replication_role = replica`);
-          await tx.query(
-            `insert into actp_memory_documents (vault, path, anchor, chunk, layer, heading, content, content_hash)
-             select 'bench', case u.layer when 'episodic' then 'DAILY-NOTES/d' || (u.n / 50) || '.md' when 'procedural' then 'TACIT-KNOWLEDGE.md' else 'notes/f' || (u.n / 50) || '.md' end,
-                    'S' || u.n || '#0.0', u.n % 50, u.layer, 'Section ' || u.n, u.content, actp_memory_hash('Section ' || u.n || E'\\n' || u.content)
-               from unnest($1::int[], $2::text[], $3::text[]) u(n, content, layer)`,
-            [part.map((_, j) => i + j), part.map((c) => c.content), part.map((c) => c.layer)],
-          );
-        });
-      }
-    });
-    console.log(`load ${fmt(n)} canonical chunks (batched, triggers off): ${fmt(loadMs / 1000, 1)} s`);
-    const [first, rebuildMs] = await timed(async () => (await db.query<{ r: { rows: number } }>(`select actp_retrieval_reindex() as r`)).rows[0]!.r);
-    console.log(`full rebuild from the canonical store (new generation, lexical embeddings in SQL, HNSW + GIN, atomic switch): ${fmt(rebuildMs / 1000, 1)} s for ${fmt(first.rows)} rows (${fmt((first.rows / rebuildMs) * 1000)} rows/s)`);
-    await db.query(`analyze actp_retrieval_index`);
+    if (!REUSE) {
+      // Load the canonical rows with the triggers off (a restore), then build the index from them.
+      const [, loadMs] = await timed(async () => {
+        for (let i = 0; i < n; i += 2_000) {
+          const part = chunks.slice(i, i + 2_000);
+          await db.transaction(async (tx) => {
+            await tx.query(`set local session_replication_role = replica`);
+            await tx.query(
+              `insert into actp_memory_documents (vault, path, anchor, chunk, layer, heading, content, content_hash)
+               select 'bench', case u.layer when 'episodic' then 'DAILY-NOTES/d' || (u.n / 50) || '.md' when 'procedural' then 'TACIT-KNOWLEDGE.md' else 'notes/f' || (u.n / 50) || '.md' end,
+                      'S' || u.n || '#0.0', u.n % 50, u.layer, 'Section ' || u.n, u.content, actp_memory_hash('Section ' || u.n || E'\\n' || u.content)
+                 from unnest($1::int[], $2::text[], $3::text[]) u(n, content, layer)`,
+              [part.map((_, j) => i + j), part.map((c) => c.content), part.map((c) => c.layer)],
+            );
+          });
+        }
+      });
+      console.log(`load ${fmt(n)} canonical chunks (batched, triggers off): ${fmt(loadMs / 1000, 1)} s`);
+      const [first, rebuildMs] = await timed(async () => (await db.query<{ r: { rows: number } }>(`select actp_retrieval_reindex() as r`)).rows[0]!.r);
+      console.log(`full rebuild from the canonical store (new generation, lexical embeddings in SQL, HNSW + GIN, atomic switch): ${fmt(rebuildMs / 1000, 1)} s for ${fmt(first.rows)} rows (${fmt((first.rows / rebuildMs) * 1000)} rows/s)`);
+      await db.query(`analyze actp_retrieval_index`);
+    }
 
     const anchors = await anchorsOf(db);
     const qs = queries(chunks, freq);
@@ -266,44 +275,46 @@ async function main() {
     console.log(`  each misspelled (keywords cannot match; trigrams can; with a lexical embedder this is what "paraphrase" can mean);`);
     console.log(`  topical = the chunk's rarest words in other order with filler words.`);
 
-    // Update -> fresh index row, as seen by another connection.
-    const other = createPgDatabase({ connectionString: url, max: 1, applicationName: "actp-bench-memory-reader" });
-    const fresh: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const anchor = `S${Math.floor(rand() * n)}#0.0`;
-      const text = `${chunks[0]!.content} revision ${i} ${Date.now()}`;
-      const t = performance.now();
-      const { rows } = await db.query<{ id: string; h: string }>(
-        `update actp_memory_documents set content = $2 where vault = 'bench' and anchor = $1 returning id::text, actp_memory_hash(heading || E'\\n' || content) as h`,
-        [anchor, text],
-      );
-      for (;;) {
-        const r = await other.query<{ ok: boolean }>(
-          `select content_hash = $2 and embedded_hash = content_hash as ok from actp_retrieval_index i join actp_retrieval_generations g on g.id = i.generation and g.state = 'active' where source_table = 'actp_memory_documents' and source_id = $1`,
-          [rows[0]!.id, rows[0]!.h],
+    if (!REUSE) {
+      // Update -> fresh index row, as seen by another connection.
+      const other = createPgDatabase({ connectionString: url, max: 1, applicationName: "actp-bench-memory-reader" });
+      const fresh: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const anchor = `S${Math.floor(rand() * n)}#0.0`;
+        const text = `${chunks[0]!.content} revision ${i} ${Date.now()}`;
+        const t = performance.now();
+        const { rows } = await db.query<{ id: string; h: string }>(
+          `update actp_memory_documents set content = $2 where vault = 'bench' and anchor = $1 returning id::text, actp_memory_hash(heading || E'\\n' || content) as h`,
+          [anchor, text],
         );
-        if (r.rows[0]?.ok) break;
+        for (;;) {
+          const r = await other.query<{ ok: boolean }>(
+            `select content_hash = $2 and embedded_hash = content_hash as ok from actp_retrieval_index i join actp_retrieval_generations g on g.id = i.generation and g.state = 'active' where source_table = 'actp_memory_documents' and source_id = $1`,
+            [rows[0]!.id, rows[0]!.h],
+          );
+          if (r.rows[0]?.ok) break;
+        }
+        fresh.push(performance.now() - t);
       }
-      fresh.push(performance.now() - t);
-    }
-    await other.end();
-    fresh.sort((a, b) => a - b);
-    console.log(`\nsource update -> fresh index row (vector included) seen by another connection: p50 ${fmt(percentile(fresh, 50), 1)} ms, p99 ${fmt(percentile(fresh, 99), 1)} ms`);
-    console.log(`  (the lexical embedder embeds inside the writer's transaction; a remote embedder adds its round trip via the worker)`);
+      await other.end();
+      fresh.sort((a, b) => a - b);
+      console.log(`\nsource update -> fresh index row (vector included) seen by another connection: p50 ${fmt(percentile(fresh, 50), 1)} ms, p99 ${fmt(percentile(fresh, 99), 1)} ms`);
+      console.log(`  (the lexical embedder embeds inside the writer's transaction; a remote embedder adds its round trip via the worker)`);
 
-    // Rebuild again from scratch: same top-10?
-    const sample = qs.filter((_, i) => i % 3 === 0);
-    const top = async () => {
-      const out: string[] = [];
-      for (const q of sample) out.push((await searchIndex(db, SearchRequest.parse({ query: q.text, k: 10 }), null)).map((r) => r.source_id).join(","));
-      return out;
-    };
-    const before = await top();
-    const [, rebuild2Ms] = await timed(() => db.query(`select actp_retrieval_reindex()`));
-    await db.query(`analyze actp_retrieval_index`);
-    const after = await top();
-    const same = before.filter((b, i) => b === after[i]).length;
-    console.log(`\nsecond full rebuild (beside the live generation, then switched): ${fmt(rebuild2Ms / 1000, 1)} s; identical top-10 for ${same} of ${sample.length} queries`);
+      // Rebuild again from scratch: same top-10?
+      const sample = qs.filter((_, i) => i % 3 === 0);
+      const top = async () => {
+        const out: string[] = [];
+        for (const q of sample) out.push((await searchIndex(db, SearchRequest.parse({ query: q.text, k: 10 }), null)).map((r) => r.source_id).join(","));
+        return out;
+      };
+      const before = await top();
+      const [, rebuild2Ms] = await timed(() => db.query(`select actp_retrieval_reindex()`));
+      await db.query(`analyze actp_retrieval_index`);
+      const after = await top();
+      const same = before.filter((b, i) => b === after[i]).length;
+      console.log(`\nsecond full rebuild (beside the live generation, then switched): ${fmt(rebuild2Ms / 1000, 1)} s; identical top-10 for ${same} of ${sample.length} queries`);
+    }
 
     // The peer.
     const p = await peer(db, qs);

@@ -123,6 +123,39 @@ describe("retrieval index and search", () => {
     expect(typo.results[0]).toMatchObject({ path: "DAILY-NOTES/2026-12-01.md", keyword_rank: null, vector_rank: 1 });
   });
 
+  it("ranks rows holding every query term first, and keeps weak partial matches out of the fusion", async () => {
+    const agent = `cov-${Date.now().toString(36)}`;
+    const goals = [
+      ["all", "quokka harbour lantern inspection"],
+      // One term, many times: ts_rank_cd alone rates it high; it holds a third of the query.
+      ["one", "lantern lantern lantern lantern lantern lantern lantern lantern"],
+      ["two", "quokka lantern near the quay"],
+    ] as const;
+    for (const [title, description] of goals) {
+      await db.query(`insert into public.actp_memory_goals (agent_slug, title, description) values ($1, $2, $3)`, [agent, title, description]);
+    }
+    const titleOf = async (id: string) =>
+      (await db.query<{ title: string }>(`select title from public.actp_memory_goals where id::text = $1`, [id])).rows[0]!.title;
+    const q = "quokka harbour lantern";
+    const kw = (await searchMemory(db, lexicalEmbedder(db), { query: q, mode: "keyword", filters: { agent } })).results;
+    expect(await Promise.all(kw.map((r) => titleOf(r.source_id)))).toEqual(["all", "two", "one"]);
+    // Scores order as ranks do: the share of the query's (IDF-weighted) terms held comes first, so
+    // the row holding a third of them scores about a third, under the fusion's half-of-best cut.
+    const scores = kw.map((r) => r.score);
+    expect(scores[0]!).toBeGreaterThan(scores[1]!);
+    expect(scores[1]!).toBeGreaterThan(scores[2]!);
+    expect(scores[0]!).toBeGreaterThan(0.9);
+    expect(scores[2]!).toBeLessThan(scores[0]! / 2);
+    const hy = (await searchMemory(db, lexicalEmbedder(db), { query: q, filters: { agent } })).results;
+    expect(await titleOf(hy[0]!.source_id)).toBe("all");
+    expect(hy[0]).toMatchObject({ keyword_rank: 1 });
+    const byTitle = new Map(await Promise.all(hy.map(async (r) => [await titleOf(r.source_id), r] as const)));
+    // Two of three terms is at least half of the best row's three: it stays a keyword match.
+    expect(byTitle.get("two")?.keyword_rank).toBe(2);
+    // One of three is under half: in the fusion it counts only by its vector rank, if any.
+    expect(byTitle.get("one")?.keyword_rank ?? null).toBeNull();
+  });
+
   it("filters by layer and agent and still returns k results when the filter is selective", async () => {
     for (let i = 0; i < 30; i++) {
       // Distinct texts: exact score ties would make any top-k's cut arbitrary.
