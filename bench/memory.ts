@@ -16,7 +16,8 @@ import { migrate } from "../node/db/migrate.ts";
 import { createThrowawayDatabase } from "../node/db/throwaway.ts";
 import { createPgDatabase } from "../shared/db/pg.ts";
 import type { Database } from "../shared/db/types.ts";
-import { searchIndex } from "../shared/memory/statements.ts";
+import { beginGeneration, searchIndex } from "../shared/memory/statements.ts";
+import { LEXICAL_EMBEDDER, lexicalEmbedder } from "../shared/memory/embedders/index.ts";
 import { SearchRequest } from "../shared/memory/contracts.ts";
 import { fmt, percentile } from "./_support.ts";
 
@@ -30,6 +31,8 @@ const N_REQUESTED = opt("n", 20_000);
 const KEEP = argv.includes("--keep");
 // --reuse <url>: search a database a --keep run left (same --n), skipping load, rebuilds and updates.
 const REUSE = argv.includes("--reuse") ? argv[argv.indexOf("--reuse") + 1] : undefined;
+// --dims <d>: the lexical embedder's dimensions (default 384, as ACTP_EMBEDDINGS_DIMENSIONS).
+const DIMS = opt("dims", 384);
 const PER_CLASS = opt("queries", 100);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 
@@ -141,8 +144,8 @@ async function runQueries(db: Database, qs: Query[], mode: Mode, anchors: Map<st
 // The peer: Supabase's hybrid search as documented (guides/ai/hybrid-search), on a plain table.
 const PEER_SQL = `
 create table bench_peer (id bigint primary key, anchor text, content text,
-  fts tsvector generated always as (to_tsvector('english', content)) stored, embedding extensions.vector(384));
-create or replace function bench_peer_hybrid(query_text text, query_embedding extensions.vector(384), match_count int,
+  fts tsvector generated always as (to_tsvector('english', content)) stored, embedding extensions.vector(${DIMS}));
+create or replace function bench_peer_hybrid(query_text text, query_embedding extensions.vector(${DIMS}), match_count int,
   full_text_weight float = 1, semantic_weight float = 1, rrf_k int = 50)
 returns setof bench_peer language sql as $$
 with full_text as (
@@ -166,7 +169,7 @@ async function peer(db: Database, qs: Query[]) {
   await db.query(`create or replace${PEER_SQL.split(";\ncreate or replace")[1]!}`);
   await db.query(
     `insert into bench_peer (id, anchor, content, embedding)
-     select row_number() over (), regexp_replace(d.anchor, '#.*$', ''), d.content, i.embedding::extensions.vector(384)
+     select row_number() over (), regexp_replace(d.anchor, '#.*$', ''), d.content, i.embedding::extensions.vector(${DIMS})
        from actp_memory_documents d join actp_retrieval_index i on i.source_id = d.id::text and i.source_table = 'actp_memory_documents'
        join actp_retrieval_generations g on g.id = i.generation and g.state = 'active' where d.vault = 'bench'`,
   );
@@ -177,7 +180,7 @@ async function peer(db: Database, qs: Query[]) {
   const byClass = new Map<string, { hits: number; rr: number; n: number }>();
   for (const q of qs) {
     const [rows, ms] = await timed(async () =>
-      (await db.query<{ anchor: string }>(`select anchor from bench_peer_hybrid($1, actp_embed_lexical($1, 384)::extensions.vector(384), 10)`, [q.text])).rows,
+      (await db.query<{ anchor: string }>(`select anchor from bench_peer_hybrid($1, actp_embed_lexical($1, ${DIMS})::extensions.vector(${DIMS}), 10)`, [q.text])).rows,
     );
     lat.push(ms);
     const rank = rows.findIndex((r) => r.anchor === q.relevant);
@@ -215,12 +218,16 @@ async function main() {
   try {
     const { rows: ver } = await db.query<{ v: string; pgv: string }>(`select current_setting('server_version') as v, (select extversion from pg_extension where extname = 'vector') as pgv`);
     console.log(`memory bench on ${label} (server ${ver[0]!.v}, pgvector ${ver[0]!.pgv}), N = ${fmt(n)} chunks, load ${load()}`);
-    console.log(`embedder: actp-lexical-v1 (384 dims, LEXICAL: hashed stems + character trigrams; not a semantic model)\n`);
+    console.log(`embedder: actp-lexical-v1 (${DIMS} dims, LEXICAL: hashed stems + character trigrams; not a semantic model)\n`);
 
     const chunks = corpus(n);
     const freq = new Map<string, number>();
     for (const c of chunks) for (const w of new Set(c.words)) freq.set(w, (freq.get(w) ?? 0) + 1);
 
+    if (!REUSE && DIMS !== LEXICAL_EMBEDDER.dimensions) {
+      // The index is empty: a generation of the wider lexical embedder is complete at once.
+      await beginGeneration(db, lexicalEmbedder(db, DIMS).identity);
+    }
     if (!REUSE) {
       // Load the canonical rows with the triggers off (a restore), then build the index from them.
       const [, loadMs] = await timed(async () => {

@@ -40,6 +40,8 @@ describe("openAICompatibleEmbedder", () => {
 describe("embedderFromEnv", () => {
   it("defaults to the lexical embedder and configures the HTTP one from variables", () => {
     expect(embedderFromEnv(noDb, () => undefined).identity).toEqual({ name: "actp-lexical-v1", dimensions: 384, lexical: true });
+    expect(embedderFromEnv(noDb, (k) => ({ ACTP_EMBEDDINGS_DIMENSIONS: "1024" })[k]).identity).toEqual({ name: "actp-lexical-v1", dimensions: 1024, lexical: true });
+    expect(() => embedderFromEnv(noDb, (k) => ({ ACTP_EMBEDDER: "lexical", ACTP_EMBEDDINGS_DIMENSIONS: "9000" })[k])).toThrow(/16\.\.2000/);
     const vars: Record<string, string> = { ACTP_EMBEDDER: "openai", ACTP_EMBEDDINGS_BASE_URL: fake.url, ACTP_EMBEDDINGS_MODEL: "text-embedding-3-small", ACTP_EMBEDDINGS_DIMENSIONS: "512" };
     expect(embedderFromEnv(noDb, (k) => vars[k]).identity).toEqual({ name: "openai-compatible:text-embedding-3-small", dimensions: 512, lexical: false });
     expect(() => embedderFromEnv(noDb, (k) => ({ ACTP_EMBEDDER: "openai" })[k])).toThrow(/ACTP_EMBEDDINGS_MODEL/);

@@ -1,5 +1,7 @@
 // The embedder a process uses, from its environment:
 //   ACTP_EMBEDDER=lexical (default) | openai | gte-small
+//   lexical: ACTP_EMBEDDINGS_DIMENSIONS (default 384; more dimensions, fewer hash collisions: the
+//            lexical vectors tell rows apart better in a large index, at more storage per row)
 //   openai: ACTP_EMBEDDINGS_BASE_URL (default https://api.openai.com/v1), ACTP_EMBEDDINGS_MODEL,
 //           ACTP_EMBEDDINGS_DIMENSIONS, ACTP_EMBEDDINGS_API_KEY (or OPENAI_API_KEY)
 // Changing it and calling reindex fills a new index generation with it beside the current one and
@@ -32,6 +34,14 @@ export function embedderFromEnv(db: Queryable, read: (k: string) => string | und
     });
   }
   if (kind === "gte-small" || (kind === "" && supabaseAiAvailable())) return supabaseGteSmall();
-  if (kind === "" || kind === "lexical") return lexicalEmbedder(db);
+  if (kind === "" || kind === "lexical") {
+    const raw = read("ACTP_EMBEDDINGS_DIMENSIONS")?.trim();
+    if (!raw) return lexicalEmbedder(db);
+    const dims = Number(raw);
+    if (!Number.isInteger(dims) || dims < 16 || dims > 2000) {
+      throw new EmbedderError("memory.embedder_config", `ACTP_EMBEDDINGS_DIMENSIONS=${raw}: the lexical embedder takes 16..2000`);
+    }
+    return lexicalEmbedder(db, dims);
+  }
   throw new EmbedderError("memory.embedder_config", `ACTP_EMBEDDER=${kind}: expected lexical, openai or gte-small`);
 }
