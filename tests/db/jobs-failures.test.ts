@@ -77,6 +77,29 @@ const parallel = defineAgent({
   },
 });
 
+// Issue 8 §6 end to end: three parallel steps call a tool that has never settled, estimate 0,
+// under a 10 USD budget, and each call costs 9. One is the probe; its twins are told cost_unknown
+// and wait inside the attempt for its settle; then they reserve the 9 the tool was seen to cost and
+// the budget refuses them, instead of spending 27.
+const meterTool = `meter.${tag}`;
+const prober = defineAgent({
+  slug: slug("prober"),
+  input: z.object({}),
+  retry: { limit: 2, backoff: { type: "fixed", delayMs: 0 } },
+  handler: async (ctx: JobContext) => {
+    seen(ctx.jobId);
+    const call = (name: string) =>
+      ctx.step(name, () =>
+        ctx.tool(meterTool, { name }, {}, async (scope) => {
+          await new Promise((r) => setTimeout(r, 150));
+          scope.reportCost(9);
+          return name;
+        }),
+      );
+    return Promise.all([call("a"), call("b"), call("c")]);
+  },
+});
+
 const sleeper = defineAgent({
   slug: slug("sleeper"),
   input: z.object({}),
@@ -138,7 +161,7 @@ beforeAll(async () => {
   worker = new JobWorker({
     db,
     connectionString: url,
-    agents: [thrower, twice, typed, loose, parallel, sleeper, summarizer],
+    agents: [thrower, twice, typed, loose, parallel, sleeper, summarizer, prober],
     concurrency: 2,
     heartbeatIntervalMs: 300,
     listenNotify: false,
@@ -285,6 +308,29 @@ describe("parallel steps", () => {
       ["left says hi", "left"],
       ["right says hi", "right"],
     ]);
+  });
+
+  it("runs one probe of a never-settled tool under a budget; its twins wait for its cost, so 9 is spent, not 27", async () => {
+    await db.query(
+      `insert into public.actp_policies (scope, policy_type, config, description) values ($1, 'budget', '{"daily_usd": 10}'::jsonb, 'jobs-failures: probe')`,
+      [`agent:${prober.slug}`],
+    );
+    const id = await submitJob(db, prober.slug, {});
+    const message = (e: { payload: Record<string, unknown> }) => (e.payload.error as { message?: string } | undefined)?.message ?? "";
+    // The twins' budget denials come with the day's end as their retry_after: the job waits there.
+    const events = await waitFor("the twins' budget denials", async () => {
+      const ev = await timeline(id);
+      return ev.filter((e) => e.type === "tool.call_failed" && /daily budget/.test(message(e))).length >= 2 && ev;
+    });
+    const failed = events.filter((e) => e.type === "tool.call_failed").map(message);
+    // The twins were told the cost is not known yet (at least once each), and waited for the probe.
+    expect(failed.filter((m) => /not known yet/.test(m)).length).toBeGreaterThanOrEqual(2);
+    expect(events.filter((e) => e.type === "tool.call_completed")).toHaveLength(1);
+    expect(events.find((e) => e.type === "job.retrying")?.payload).toMatchObject({ reason: "policy_retry_after" });
+    // One attempt: the probe was not aborted by its twins' denials.
+    expect(attemptsSeen.get(id)).toBe(1);
+    const { rows } = await db.query<{ spent: string }>(`select coalesce(sum(cost_usd), 0) as spent from public.actp_budget_ledger where agent_slug = $1`, [prober.slug]);
+    expect(Number(rows[0]!.spent)).toBe(9);
   });
 
   it("records when a step started, not when its running row was written", async () => {

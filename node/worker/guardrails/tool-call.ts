@@ -42,6 +42,24 @@ export interface NetHop {
   address?: string | null;
 }
 
+/** How long a call waits for the first call of its tool to settle (cost_unknown) before failing. */
+export const COST_PROBE_WAIT_MS = 30_000;
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 export type ToolFn<T> = (call: ToolCallScope) => Promise<T> | T;
 
 export interface ToolCallOptions<T = unknown> {
@@ -63,6 +81,8 @@ export interface ToolCallOptions<T = unknown> {
 export interface ToolCallDeps {
   policy?: PolicyPort;
   breakers?: CircuitBreakers;
+  /** How long to wait on cost_unknown for the tool's first call to settle (default COST_PROBE_WAIT_MS). */
+  costProbeWaitMs?: number;
 }
 
 // The contract of the options is shared/jobs/ctx-contracts.ts (also what the API reference shows).
@@ -116,32 +136,42 @@ export async function runToolCall<T>(
   const url = canonical?.ok ? canonical.href : null;
 
   const attempt = async (tool: string, toolFn: ToolFn<T>, isFallback: boolean): Promise<T> => {
-    const callId = randomUUID();
-    const started = startedEvent(info, tool, { call_id: callId, action_type: actionType, input_hash: hash });
+    let callId = randomUUID();
+    let started = startedEvent(info, tool, { call_id: callId, action_type: actionType, input_hash: hash });
 
     // Round trip 1: the policy check, and tool.call_started (or the denial's tool.call_failed).
     let verdict: BeginResult;
-    try {
-      verdict = await policy.begin(
-        info.db,
-        {
-          agent_slug: info.agentSlug,
-          tool_name: tool,
-          action_type: actionType,
-          run_id: info.jobId,
-          estimated_cost_usd: estimate,
-          ...(options.url === undefined ? {} : { target_url: options.url }),
-          args_hash: hash,
-        },
-        started,
-      );
-    } catch (err) {
-      // Bad input the policy service refuses: still on the timeline (the statement wrote nothing).
-      // An event the registry refused was refused before anything was sent; another would be too.
-      if (!(err instanceof ActpError && err.code.startsWith("events."))) {
-        await emitFailed(info, tool, { call_id: callId, kind: "policy_denied", error: errorInfo(err, "policy") });
+    // cost_unknown: another call of this tool, the first that nothing bounds, is in flight and will
+    // teach the budget what the tool costs. This call waits for that settle here, inside the
+    // attempt, and asks again: failing the attempt would abort that very call with it.
+    const waitUntil = Date.now() + (deps.costProbeWaitMs ?? COST_PROBE_WAIT_MS);
+    for (let round = 0; ; round++) {
+      try {
+        verdict = await policy.begin(
+          info.db,
+          {
+            agent_slug: info.agentSlug,
+            tool_name: tool,
+            action_type: actionType,
+            run_id: info.jobId,
+            estimated_cost_usd: estimate,
+            ...(options.url === undefined ? {} : { target_url: options.url }),
+            args_hash: hash,
+          },
+          started,
+        );
+      } catch (err) {
+        // Bad input the policy service refuses: still on the timeline (the statement wrote nothing).
+        // An event the registry refused was refused before anything was sent; another would be too.
+        if (!(err instanceof ActpError && err.code.startsWith("events."))) {
+          await emitFailed(info, tool, { call_id: callId, kind: "policy_denied", error: errorInfo(err, "policy") });
+        }
+        throw err;
       }
-      throw err;
+      if (verdict.allowed || verdict.reason !== "cost_unknown" || Date.now() >= waitUntil) break;
+      await abortableSleep(Math.min(100 * 2 ** round, 1_000, Math.max(0, waitUntil - Date.now())), info.signal);
+      callId = randomUUID();
+      started = startedEvent(info, tool, { call_id: callId, action_type: actionType, input_hash: hash });
     }
     if (!verdict.allowed) throw new ToolDeniedError(tool, verdict.reason, verdict.retry_after, verdict.policy_id);
     const reservation = verdict.reservation_id;
