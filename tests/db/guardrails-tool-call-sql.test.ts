@@ -233,6 +233,24 @@ describe("ctx.tool in two round trips", () => {
     expect(ev[0]!.payload.call_id).toBe(ev[1]!.payload.call_id);
   });
 
+  it("only a completed call teaches the budget floor: a failed first call settles 0 and teaches nothing", async () => {
+    const slug = await agent();
+    const tool = `${hex()}.api`;
+    const breakers = new CircuitBreakers(db);
+    const learned = async () =>
+      (await db.query<{ floor: string }>(`select floor_usd as floor from public.actp_policy_cost_stats where agent_slug = $1 and tool_name = $2`, [slug, tool])).rows.map((r) => Number(r.floor));
+    await expect(runToolCall(jobInfo(slug), tool, {}, {}, () => { throw new Error("upstream 500"); }, { breakers })).rejects.toThrow("upstream 500");
+    expect(await learned()).toEqual([]);
+    await runToolCall(jobInfo(slug), tool, {}, {}, (call) => { call.reportCost(2.5); return "ok"; }, { breakers });
+    expect(await learned()).toEqual([2.5]);
+    // The policy API's settle states an actual cost: it teaches too.
+    const info = jobInfo(slug);
+    const d = await beginToolCall(db, check(info, tool), startedEvent(info, tool, { call_id: randomUUID(), action_type: "tool_call" }));
+    if (!d.allowed) throw new Error("expected an allowed check");
+    await db.query(`select public.actp_policy_settle($1::uuid, 4)`, [d.reservation_id]);
+    expect(await learned()).toEqual([4]);
+  });
+
   it("a denied ctx.tool call throws the typed error after one statement", async () => {
     const cdb = counting(db);
     const info = jobInfo(`ghost-${hex()}`, cdb);
