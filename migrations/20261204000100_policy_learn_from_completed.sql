@@ -90,6 +90,7 @@ create or replace function public.actp_policy_settle(reservation_id uuid, actual
 returns jsonb
 language plpgsql
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 begin
   return public.actp_policy_settle_call(reservation_id, actual_cost_usd, true);

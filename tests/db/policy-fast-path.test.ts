@@ -102,6 +102,7 @@ describe("policy check fast path", () => {
     const hot = [
       "actp_policy_check",
       "actp_policy_settle",
+      "actp_policy_settle_call",
       "actp_policy_counters_release",
       "actp_policy_deny",
       "actp_tool_call_begin",
@@ -117,7 +118,7 @@ describe("policy check fast path", () => {
     );
     expect(rows.map((r) => r.name).sort()).toEqual([...hot].sort());
     for (const r of rows) expect(r.lang, r.name).toBe("plpgsql");
-    for (const name of ["actp_policy_check", "actp_policy_settle", "actp_policy_counters_release"]) {
+    for (const name of ["actp_policy_check", "actp_policy_settle", "actp_policy_settle_call", "actp_policy_counters_release"]) {
       expect(rows.find((r) => r.name === name)!.config, name).toContain("plan_cache_mode=force_generic_plan");
     }
     // A SQL-language function called from these is parsed and planned again in every transaction.
