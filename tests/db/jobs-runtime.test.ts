@@ -252,8 +252,9 @@ describe("supervisor", () => {
       await db.query(`update public.actp_worker_registrations set last_heartbeat_at = now() - interval '10 minutes' where worker_id = $1`, [ghost]);
 
       const r = await plans.supervisorTick(db, 60);
-      expect(r.dead_workers).toContain(ghost);
-      expect(r.released).toBeGreaterThanOrEqual(1);
+      // Other test files tick the same database (jobs-timeout): one of theirs may have found the
+      // ghost first. What must hold is the end state, reached exactly once (one heartbeat.stale).
+      if (r.dead_workers.includes(ghost)) expect(r.released).toBeGreaterThanOrEqual(1);
       const { rows } = await db.query<{ state: string; status: string; w: string }>(
         `select b.state::text as state, j.status, w.status as w from pgboss.job b
            join public.actp_jobs j on j.id = b.id
