@@ -6,18 +6,13 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Queryable } from "../../shared/db/types.ts";
 import { propose, scoreProposal } from "../../shared/memory-gate/statements.ts";
-import { freshPgDatabase, type FreshDatabase } from "../support/pg.ts";
+import { clientQueryable, freshPgDatabase, parallelClients, type FreshDatabase } from "../support/pg.ts";
 
 const CLIENTS = 16;
 let fresh: FreshDatabase;
 let clients: pg.Client[] = [];
 
-const asQueryable = (c: pg.Client): Queryable => ({
-  async query<R>(text: string, values?: readonly unknown[]) {
-    const res = await c.query(text, values as unknown[] | undefined);
-    return { rows: res.rows as R[], rowCount: res.rowCount };
-  },
-});
+const asQueryable = clientQueryable;
 
 /** Runs fn in a transaction on client c that stays open a moment after fn, so the others pile up behind its locks. */
 async function inTx<T>(c: pg.Client, fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -44,17 +39,7 @@ async function evidence(): Promise<string> {
 
 beforeAll(async () => {
   fresh = await freshPgDatabase("memory_gate_concurrency");
-  clients = await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      const c = new pg.Client({ connectionString: fresh.url, application_name: "actp-gate-race" });
-      await c.connect();
-      return c;
-    }),
-  );
-  const { rows } = await clients[0]!.query<{ n: number }>(
-    `select count(distinct pid)::int as n from pg_stat_activity where application_name = 'actp-gate-race' and datname = current_database()`,
-  );
-  expect(rows[0]!.n).toBe(CLIENTS);
+  clients = await parallelClients(fresh.url, CLIENTS, "actp-gate-race");
 }, 120_000);
 
 afterAll(async () => {

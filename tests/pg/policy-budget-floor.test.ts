@@ -7,18 +7,13 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Queryable } from "../../shared/db/types.ts";
 import { checkPolicy, createPolicy, settlePolicy, spendOverruns, type PolicyDecision } from "../../shared/policy/index.ts";
-import { freshPgDatabase, type FreshDatabase } from "../support/pg.ts";
+import { clientQueryable, freshPgDatabase, parallelClients, type FreshDatabase } from "../support/pg.ts";
 
 const N = 8;
 let fresh: FreshDatabase;
 let clients: pg.Client[] = [];
 
-const asQueryable = (c: pg.Client): Queryable => ({
-  async query<R>(text: string, values?: readonly unknown[]) {
-    const res = await c.query(text, values as unknown[] | undefined);
-    return { rows: res.rows as R[], rowCount: res.rowCount };
-  },
-});
+const asQueryable = clientQueryable;
 
 async function agent(): Promise<string> {
   const slug = `floor-${randomBytes(4).toString("hex")}`;
@@ -28,17 +23,7 @@ async function agent(): Promise<string> {
 
 beforeAll(async () => {
   fresh = await freshPgDatabase("policy_budget_floor");
-  clients = await Promise.all(
-    Array.from({ length: N }, async () => {
-      const c = new pg.Client({ connectionString: fresh.url, application_name: "actp-budget-floor" });
-      await c.connect();
-      return c;
-    }),
-  );
-  const { rows } = await clients[0]!.query<{ n: number }>(
-    `select count(distinct pid)::int as n from pg_stat_activity where application_name = 'actp-budget-floor' and datname = current_database()`,
-  );
-  expect(rows[0]!.n).toBe(N);
+  clients = await parallelClients(fresh.url, N, "actp-budget-floor");
 });
 
 afterAll(async () => {

@@ -5,18 +5,13 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Queryable } from "../../shared/db/types.ts";
 import { checkPolicy, createPolicy, decideApproval, settlePolicy, type PolicyDecision } from "../../shared/policy/index.ts";
-import { freshPgDatabase, type FreshDatabase } from "../support/pg.ts";
+import { clientQueryable, freshPgDatabase, parallelClients, type FreshDatabase } from "../support/pg.ts";
 
 const CLIENTS = 50;
 let fresh: FreshDatabase;
 let clients: pg.Client[] = [];
 
-const asQueryable = (c: pg.Client): Queryable => ({
-  async query<R>(text: string, values?: readonly unknown[]) {
-    const res = await c.query(text, values as unknown[] | undefined);
-    return { rows: res.rows as R[], rowCount: res.rowCount };
-  },
-});
+const asQueryable = clientQueryable;
 
 async function agent(): Promise<string> {
   const slug = `conc-${randomBytes(4).toString("hex")}`;
@@ -26,17 +21,7 @@ async function agent(): Promise<string> {
 
 beforeAll(async () => {
   fresh = await freshPgDatabase("policy_concurrency");
-  clients = await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      const c = new pg.Client({ connectionString: fresh.url, application_name: "actp-policy-race" });
-      await c.connect();
-      return c;
-    }),
-  );
-  const { rows } = await clients[0]!.query<{ n: number }>(
-    `select count(distinct pid)::int as n from pg_stat_activity where application_name = 'actp-policy-race' and datname = current_database()`,
-  );
-  expect(rows[0]!.n).toBe(CLIENTS);
+  clients = await parallelClients(fresh.url, CLIENTS, "actp-policy-race");
 });
 
 afterAll(async () => {
