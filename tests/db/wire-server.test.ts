@@ -77,4 +77,46 @@ describe("embedded wire server", () => {
     const { rows } = await b.query(`select coalesce(current_setting('actp.wire_abandoned', true), '') as v`);
     expect(rows[0].v).toBe("");
   });
+  it("keeps each client's session state to itself while clients interleave", async () => {
+    const [a, b, c] = [await connect(), await connect(), await connect()];
+    await a.query("set role anon");
+    await a.query("set statement_timeout = '7s'");
+    await a.query({ text: "select set_config('request.jwt.claims', $1, false)", values: ['{"sub":"a"}'] });
+    await b.query("set role authenticated");
+    await b.query("set search_path to pg_catalog, public");
+    await b.query("set app.tenant = 'tenant-b'");
+    const probe = `select current_user as u, current_setting('statement_timeout') as st,
+      current_setting('search_path') as sp, coalesce(current_setting('request.jwt.claims', true), '') as claims,
+      coalesce(current_setting('app.tenant', true), '') as tenant`;
+    const expected = {
+      a: { u: "anon", st: "7s", sp: '"$user", public, extensions', claims: '{"sub":"a"}', tenant: "" },
+      b: { u: "authenticated", st: "0", sp: "pg_catalog, public", claims: "", tenant: "tenant-b" },
+      c: { u: "postgres", st: "0", sp: '"$user", public, extensions', claims: "", tenant: "" },
+    };
+    await Promise.all(
+      (["a", "b", "c"] as const).map(async (who) => {
+        const client = { a, b, c }[who];
+        for (let n = 0; n < 25; n++) {
+          const { rows } = await client.query(n % 2 === 0 ? probe : { text: probe, values: [] });
+          expect(rows[0], `${who} round ${n}`).toEqual(expected[who]);
+        }
+      }),
+    );
+  });
+
+  it("a client that leaves does not undo a live client's SET ROLE", async () => {
+    const a = await connect();
+    await a.query("set role anon");
+    for (let n = 0; n < 5; n++) {
+      const passer = new pg.Client({ connectionString: inject("dbUrl") });
+      await passer.connect();
+      await passer.query("set statement_timeout = '3s'");
+      expect((await passer.query("select current_user as u")).rows[0].u).toBe("postgres");
+      await passer.end();
+      const { rows } = await a.query("select current_user as u, current_setting('statement_timeout') as st");
+      expect(rows[0]).toEqual({ u: "anon", st: "0" });
+    }
+    await a.query("reset role");
+    expect((await a.query("select current_user as u")).rows[0].u).toBe("postgres");
+  });
 });
