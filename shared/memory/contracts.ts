@@ -26,6 +26,11 @@ export const SearchRequest = z.strictObject({
   rrf_k: z.int().min(1).max(1000).default(60),
   /** Vector hits below this cosine similarity are dropped (default: 0.05 for the lexical embedder, 0 otherwise). */
   min_similarity: z.number().min(-1).max(1).optional(),
+  /**
+   * The vector side scans every row (true) or reads the HNSW index (false). Exact is what a rebuild
+   * reproduces; by default it runs while the index holds at most 10,000 rows.
+   */
+  exact: z.boolean().optional(),
 });
 export type SearchRequest = z.infer<typeof SearchRequest>;
 export type SearchRequestInput = z.input<typeof SearchRequest>;
@@ -53,6 +58,8 @@ export const SearchResponse = z.object({
   results: z.array(SearchResult),
   embedder: EmbedderIdentity,
   mode: z.enum(SEARCH_MODES),
+  /** How the vector side ran: "exact" ranks are what a rebuild reproduces; "approximate" (HNSW) may differ on near-ties. */
+  vector_search: z.enum(["exact", "approximate"]).optional(),
   /** Set when the asked mode could not run as asked (e.g. no query vector): what ran instead and why. */
   degraded: z.string().optional(),
 });

@@ -45,6 +45,7 @@ export async function searchMemory(db: Queryable, embedder: Embedder | null, inp
     results,
     embedder: { name: active.embedder, dimensions: active.dimensions, lexical: active.lexical },
     mode,
+    ...(mode !== "keyword" && rows.length > 0 ? { vector_search: rows[0]!.vector_exact ? ("exact" as const) : ("approximate" as const) } : {}),
     ...(degraded ? { degraded } : {}),
   };
 }

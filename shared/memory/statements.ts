@@ -37,12 +37,13 @@ export interface SearchRow {
   agent_slug: string | null;
   keyword_rank: number | null;
   vector_rank: number | null;
+  vector_exact: boolean;
 }
 
 export async function searchIndex(db: Queryable, req: SearchRequest, queryVector: number[] | null): Promise<SearchRow[]> {
   const { rows } = await db.query<SearchRow>(
-    `select source_table, source_id, score, snippet, stale, path, heading, layer, agent_slug, keyword_rank, vector_rank
-       from public.actp_retrieval_search($1, $2, $3, $4, $5, $6, $7::extensions.vector, $8, $9, $10, $11)`,
+    `select source_table, source_id, score, snippet, stale, path, heading, layer, agent_slug, keyword_rank, vector_rank, vector_exact
+       from public.actp_retrieval_search($1, $2, $3, $4, $5, $6, $7::extensions.vector, $8, $9, $10, $11, $12)`,
     [
       req.query,
       req.k,
@@ -55,6 +56,7 @@ export async function searchIndex(db: Queryable, req: SearchRequest, queryVector
       req.weights.vector,
       req.rrf_k,
       req.min_similarity ?? null,
+      req.exact ?? null,
     ],
   );
   return rows;

@@ -156,6 +156,51 @@ describe("retrieval index and search", () => {
     expect(byTitle.get("one")?.keyword_rank ?? null).toBeNull();
   });
 
+  it("matches a query of only common words by all of them when enough rows hold all, with the same list", async () => {
+    const agent = `common-${Date.now().toString(36)}`;
+    const rows: string[] = [];
+    // 24 rows hold all three words (more than twice k = 10), 40 hold two of them; fillers keep texts distinct.
+    for (let i = 0; i < 24; i++) rows.push(`walrus ledger beacon ${"filler ".repeat(i % 7)}entry ${i}`);
+    for (let i = 0; i < 40; i++) rows.push(`${i % 2 ? "walrus" : "beacon"} ledger ledger ${"padding ".repeat(i % 5)}note ${i}`);
+    for (const [i, text] of rows.entries()) {
+      await db.query(`insert into public.actp_memory_goals (agent_slug, title, description) values ($1, $2, $3)`, [agent, `g${i}`, text]);
+    }
+    const q = "walrus ledger beacon";
+    const pruned = (await searchMemory(db, lexicalEmbedder(db), { query: q, k: 10, mode: "keyword", filters: { agent } })).results;
+    // k = 100 wants 200 rows, more than hold all three: every matching row is scored, unpruned.
+    const full = (await searchMemory(db, lexicalEmbedder(db), { query: q, k: 100, mode: "keyword", filters: { agent } })).results;
+    expect(full).toHaveLength(64);
+    expect(pruned.map((r) => r.source_id)).toEqual(full.slice(0, 10).map((r) => r.source_id));
+    expect(pruned.map((r) => r.score)).toEqual(full.slice(0, 10).map((r) => r.score));
+    expect(pruned.every((r) => r.score >= 1)).toBe(true);
+    const hybrid = (await searchMemory(db, lexicalEmbedder(db), { query: q, k: 10, filters: { agent } })).results;
+    // The fusion's keyword ranks are the keyword list's.
+    const kwRanked = hybrid.filter((r) => r.keyword_rank !== null && r.keyword_rank <= 10);
+    expect(kwRanked.length).toBeGreaterThan(0);
+    for (const r of kwRanked) expect(r.source_id).toBe(pruned[r.keyword_rank! - 1]!.source_id);
+  });
+
+  it("ranks vectors exactly on a small index (cosine, ties by source) and says which search ran", async () => {
+    const q = "circuit breaker dashboard retries";
+    const exact = await searchMemory(db, lexicalEmbedder(db), { query: q, mode: "vector", k: 5 });
+    expect(exact.vector_search).toBe("exact");
+    const { rows } = await db.query<{ id: string }>(
+      `select x.source_table || ':' || x.source_id as id
+         from public.actp_retrieval_index x join public.actp_retrieval_generations g on g.id = x.generation and g.state = 'active'
+        where x.embedding is not null and x.embedded_hash = x.content_hash
+          and (x.embedding <=> public.actp_embed_lexical($1, g.dimensions)) <= 0.95
+        order by x.embedding <=> public.actp_embed_lexical($1, g.dimensions), x.source_table, x.source_id
+        limit 5`,
+      [q],
+    );
+    expect(exact.results.map((r) => `${r.source_table}:${r.source_id}`)).toEqual(rows.map((r) => r.id));
+    expect(exact.results.map((r) => r.vector_rank)).toEqual([1, 2, 3, 4, 5]);
+    const approximate = await searchMemory(db, lexicalEmbedder(db), { query: q, mode: "vector", k: 5, exact: false });
+    expect(approximate.vector_search).toBe("approximate");
+    expect((await searchMemory(db, lexicalEmbedder(db), { query: q, mode: "keyword" })).vector_search).toBeUndefined();
+    await expect(searchMemory(db, lexicalEmbedder(db), { query: q, exact: "yes" } as never)).rejects.toMatchObject({ code: "memory.invalid_search" });
+  });
+
   it("filters by layer and agent and still returns k results when the filter is selective", async () => {
     for (let i = 0; i < 30; i++) {
       // Distinct texts: exact score ties would make any top-k's cut arbitrary.
@@ -200,7 +245,12 @@ describe("retrieval index and search", () => {
     const queries = ["ZX-4471", "circiut braker", "api credentials rotation", "outage budgets operator", "memory plane", "goal 7"];
     const top = async () => {
       const out: string[][] = [];
-      for (const q of queries) out.push((await searchMemory(db, lexicalEmbedder(db), { query: q })).results.map((r) => `${r.source_table}:${r.source_id}`));
+      for (const q of queries) {
+        const r = await searchMemory(db, lexicalEmbedder(db), { query: q });
+        // A small index is searched exactly by default: what makes the lists reproducible.
+        if (r.results.some((x) => x.vector_rank !== null)) expect(r.vector_search).toBe("exact");
+        out.push(r.results.map((x) => `${x.source_table}:${x.source_id}`));
+      }
       return out;
     };
     const before = await top();
