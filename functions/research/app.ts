@@ -1,6 +1,8 @@
 // research (PRD §4.15): the research pipeline over HTTP. POST /fetch runs the whole pipeline for an
-// agent (its policies and the research.fetch allowlist decide every hop; 201 with the evidence
-// record, 403 with the denial's reason and nothing requested past the refused hop). POST /scan runs
+// agent as a policy-checked call of the tool research.fetch, as ctx.research.fetch does in a job:
+// the policy service decides first (capabilities, rate limits, budgets, approvals; 403 or 429 with
+// the reason), then the allowlist decides every hop (201 with the evidence record, 403 with the
+// denial's reason and nothing requested past the refused hop). POST /scan runs
 // it without the network on HTML fetched elsewhere. GET /evidence/:id reads a record. Writes are
 // the service role's; readers (operators, viewers) may read evidence.
 import { z } from "zod";
@@ -13,6 +15,7 @@ import { guardedFetch, NetDeniedError } from "../../shared/net/guard.ts";
 import { sqlHopPolicy } from "../../shared/net/hop-policy.ts";
 import { EvidenceRecord, Finding, getEvidence } from "../../shared/research/evidence.ts";
 import { researchFetch, RESEARCH_TOOL } from "../../shared/research/fetch.ts";
+import { checkPolicy, settlePolicy } from "../../shared/policy/statements.ts";
 import { anthropicJudge } from "../../shared/research/judge.ts";
 import { processPage } from "../../shared/research/pipeline.ts";
 
@@ -57,6 +60,8 @@ const DENIALS = [
   "research.unknown_agent",
   "research.agent_disabled",
   "research.denied",
+  "research.rate_limited",
+  "research.budget_exceeded",
 ] as const;
 
 route(
@@ -74,6 +79,27 @@ route(
   async (c, { body }) => {
     const db = runtime().db;
     const net = functionNet();
+    // The same check ctx.tool makes before a call: it takes a rate-limit slot and reserves against
+    // the agent's budgets (the floor it learned included), and is settled below whatever happens.
+    const decision = await checkPolicy(db, {
+      agent_slug: body.agent_slug,
+      tool_name: RESEARCH_TOOL,
+      action_type: "network_read",
+      target_url: body.url,
+      run_id: body.job_id ?? null,
+    });
+    if (!decision.allowed) {
+      const code = `research.${decision.reason}`;
+      throw new ActpError(isErrorCode(code) ? code : "research.denied", decision.message, {
+        // A URL reason is the first hop's, as the guard reports it for later hops.
+        details: {
+          reason: decision.reason,
+          ...(decision.reason === "invalid_url" || decision.reason === "domain_not_allowed" ? { hop: 0 } : {}),
+          retry_after: decision.retry_after,
+          policy_id: decision.policy_id,
+        },
+      });
+    }
     try {
       const record = await researchFetch(
         {
@@ -93,6 +119,11 @@ route(
         throw new ActpError(isErrorCode(code) ? code : "research.denied", err.message, { details: err.details });
       }
       throw err;
+    } finally {
+      // A fetch costs nothing in money; settling releases the reservation instead of letting it lapse.
+      await settlePolicy(db, decision.reservation_id, 0).catch((e: unknown) => {
+        console.error(`research: settling reservation ${decision.reservation_id} failed: ${(e as Error).message}`);
+      });
     }
   },
 );

@@ -219,7 +219,9 @@ export const ERROR_CODES = {
   "research.too_many_redirects": spec(403, "more redirects than the hop limit"),
   "research.unknown_agent": spec(403, "the agent_slug is not a registered agent"),
   "research.agent_disabled": spec(403, "the agent is disabled"),
-  "research.denied": spec(403, "the outbound guard refused the fetch for another policy reason (details.reason)"),
+  "research.denied": spec(403, "the policy service or the outbound guard refused the fetch for another reason (details.reason); nothing was fetched"),
+  "research.rate_limited": spec(429, "the agent's rate limit for research.fetch is used up; details.retry_after says when to try again; nothing was fetched"),
+  "research.budget_exceeded": spec(429, "the agent's budget has no room for research.fetch; details.retry_after says when the window has room; nothing was fetched"),
 
   // the outbound guard (ctx.fetch, the research function): shared/net/guard.ts
   "net.denied": spec(403, "the outbound guard refused a request before sending it; details.reason is invalid_url, domain_not_allowed, redirect_not_allowed, private_address or too_many_redirects, details.hop the refused hop"),

@@ -127,6 +127,32 @@ describe("research function", () => {
     expect(site.seen.slice(before).map((r) => r.path)).toEqual([`/redirect?to=${encodeURIComponent(`http://evil.test:${site.port}/secret`)}`]);
   });
 
+  it("is a policy-checked call of research.fetch: the agent's rate limit answers 429, and every call is settled", async () => {
+    const limited = `fnrl-${randomBytes(4).toString("hex")}`;
+    await h.db.query(`insert into public.actp_agent_definitions (slug, definition_hash) values ($1, $2)`, [limited, randomBytes(32).toString("hex")]);
+    const { rows } = await h.db.query<{ id: string }>(
+      `insert into public.actp_policies (scope, policy_type, config) values ($1, 'rate_limit', '{"max_per_minute": 1}') returning id`,
+      [`agent:${limited}`],
+    );
+    try {
+      const before = site.seen.length;
+      const first = await call("POST", "/fetch", { agent_slug: limited, url: `http://${hostPort}/article` });
+      expect(first.status).toBe(201);
+      const second = await call("POST", "/fetch", { agent_slug: limited, url: `http://${hostPort}/article` });
+      expect(second.status).toBe(429);
+      expect((await second.json()).error).toMatchObject({ code: "research.rate_limited", details: { reason: "rate_limited", retry_after: expect.any(Number) } });
+      // The refused call never reached the site.
+      expect(site.seen.length - before).toBe(1);
+      const open = await h.db.query<{ status: string; actual_usd: string | null }>(
+        `select status, actual_usd::text from public.actp_policy_reservations where agent_slug = $1 and tool_name = 'research.fetch'`,
+        [limited],
+      );
+      expect(open.rows).toEqual([{ status: "settled", actual_usd: "0.00000000" }]);
+    } finally {
+      await h.db.query(`delete from public.actp_policies where id = $1`, [rows[0]!.id]);
+    }
+  });
+
   it("refuses other content types and oversize bodies with a clear error, writing nothing", async () => {
     const count = async () => Number((await h.db.query<{ n: string }>(`select count(*) as n from public.actp_research_evidence where agent_slug = $1`, [slug])).rows[0]!.n);
     const n = await count();
