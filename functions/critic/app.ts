@@ -28,7 +28,7 @@ route(
     validate: false,
     invalid: { body: "critic.invalid_request" },
     responses: { 200: { description: "the review", schema: ReviewResult } },
-    errors: ["critic.duplicate_evidence", "critic.unknown_evidence", "critic.judge_unavailable"],
+    errors: ["critic.duplicate_evidence", "critic.unknown_evidence", "critic.judge_unavailable", "tool.denied"],
   },
   async (c, { body }) => {
     const db = runtime().db;

@@ -151,6 +151,51 @@ describe("POST /critic/review with the model judge (official SDK against a local
     expect(fake.requests).toHaveLength(0);
   });
 
+  it("asks as the platform agent actp-critic through the policy service: settled at its usage, stopped by a budget", async () => {
+    withJudge();
+    const model = `critic-metered-${randomUUID().slice(0, 8)}`;
+    process.env.ACTP_CRITIC_MODEL = model;
+    const task = `critic_price_${randomUUID().slice(0, 8).replace(/-/g, "")}`;
+    // The judge's prices come from a model route that names the model (any task type).
+    await h.db.query(
+      `insert into actp_model_routes (task_type, model, priority, input_usd_per_mtok, output_usd_per_mtok) values ($1, $2, 1, 1, 5)`,
+      [task, model],
+    );
+    fake.setUsage(model, { input_tokens: 1000, output_tokens: 100 });
+    fake.respondWith(() => JSON.stringify({ verdict: "supported", reason: "stated" }));
+    const ok = await (await post({ claim: "pg-boss relies on SKIP LOCKED to fetch jobs [pgboss].", evidence: EVIDENCE, samples: 2 })).json();
+    expect(ok).toMatchObject({ verdict: "approve", checks: "deterministic+model" });
+    const ledger = await h.db.query<{ agent_slug: string; cost_usd: string }>(
+      `select agent_slug, cost_usd::text from actp_budget_ledger where tool_name = $1 order by created_at`,
+      [`model:${model}`],
+    );
+    // 1,000 input tokens at 1 USD and 100 output tokens at 5 USD per million, twice.
+    expect(ledger.rows).toEqual([
+      { agent_slug: "actp-critic", cost_usd: "0.00150000" },
+      { agent_slug: "actp-critic", cost_usd: "0.00150000" },
+    ]);
+
+    const { rows } = await h.db.query<{ id: string }>(
+      `insert into actp_policies (scope, policy_type, config) values ($1, 'budget', '{"daily_usd": 0.004}') returning id`,
+      [`tool:model:${model}`],
+    );
+    try {
+      fake.clear();
+      fake.respondWith(() => JSON.stringify({ verdict: "supported", reason: "stated" }));
+      // 3 USD-thousandths spent of 4: a worst case of 1,000+ input and 300 output tokens does not fit.
+      const denied = await post({ claim: "pg-boss relies on SKIP LOCKED to fetch jobs [pgboss].", evidence: EVIDENCE, samples: 1 });
+      expect(denied.status).toBe(403);
+      expect((await denied.json()).error).toMatchObject({
+        code: "tool.denied",
+        details: { tool: `model:${model}`, agent_slug: "actp-critic", reason: "budget_exceeded" },
+      });
+      expect(fake.requests).toHaveLength(0);
+    } finally {
+      await h.db.query(`delete from actp_policies where id = $1`, [rows[0]!.id]);
+      await h.db.query(`delete from actp_model_routes where task_type = $1`, [task]);
+    }
+  });
+
   it("answers 503 (not 500) when the model is down", async () => {
     withJudge();
     fake.fail("claude-haiku-4-5", 500);
