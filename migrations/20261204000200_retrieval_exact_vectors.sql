@@ -113,11 +113,13 @@ begin
 
   -- Counted, not estimated, so the choice is the same after a rebuild: at most 5,001 entries of
   -- the (generation, ...) unique index are read, and only when the HNSW index's own tuple count
-  -- (as of its build or last vacuum) does not already say the generation is far larger.
+  -- (as of its build or last vacuum) does not already say the generation is far larger. The index
+  -- is named as actp_retrieval_hnsw_name() names it; that function is the service role's, and
+  -- readers (viewers, operators) search too.
   v_exact := p_exact;
   if v_exact is null then
     v_exact := coalesce((select c.reltuples from pg_catalog.pg_class c
-                          where c.oid = to_regclass('public.' || quote_ident(public.actp_retrieval_hnsw_name(g.id)))), 0) <= 10000
+                          where c.oid = to_regclass('public.actp_retrieval_index_hnsw_g' || g.id)), 0) <= 10000
            and (select count(*) from (select 1 from public.actp_retrieval_index x where x.generation = g.id limit 5001) c) <= 5000;
   end if;
 
