@@ -29,8 +29,7 @@ export async function listWorkers(db: Queryable, staleMs: number | null = null):
             (extract(epoch from (now() - w.last_heartbeat_at)) * 1000)::bigint::int as heartbeat_age_ms,
             (w.status = 'alive' and w.last_heartbeat_at > now() - coalesce(
                make_interval(secs => $1::double precision / 1000),
-               w.heartbeat_interval_ms * 3 * interval '1 millisecond',
-               interval '30 seconds')) as alive,
+               public.actp_worker_stale_after(w.heartbeat_interval_ms))) as alive,
             w.heartbeat_interval_ms,
             w.rss_bytes::float8 as rss_bytes,
             (select count(*)::int from public.actp_jobs j where j.worker_id = w.worker_id and j.status = 'running') as running_jobs
