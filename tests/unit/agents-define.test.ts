@@ -1,5 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
+import { assertValidInput } from "../../shared/jobs/validate.ts";
 import { AgentRegistration, RegisterAgentRequest } from "../../shared/agents/contracts.ts";
 import { ActpError } from "../../shared/errors.ts";
 import { defineAgent, isAgentDefinition, toRegistration } from "../../node/worker/agents/index.ts";
@@ -43,6 +44,34 @@ describe("defineAgent", () => {
     expect(schema.required).toEqual(["topic"]);
     expect(Object.keys(schema.properties).sort()).toEqual(["depth", "tags", "topic"]);
     expect(AgentRegistration.parse(agent.registration)).toEqual(agent.registration);
+  });
+
+  it("refuses unknown keys at every depth, except where the schema chose otherwise", () => {
+    const nested = z.object({
+      filters: z.object({ topic: z.string(), range: z.object({ from: z.int() }).optional() }),
+      items: z.array(z.object({ id: z.string() })),
+      extra: z.looseObject({ note: z.string().optional() }),
+      labels: z.record(z.string(), z.object({ v: z.string() })),
+      both: z.intersection(z.object({ a: z.string() }), z.object({ b: z.string() })),
+    });
+    const schema = defineAgent({ slug: "deep", input: nested, handler: () => null }).registration.input_schema;
+    const ok = {
+      filters: { topic: "x", range: { from: 1 } },
+      items: [{ id: "1" }],
+      extra: { note: "n", anything: true },
+      labels: { k: { v: "1" } },
+      both: { a: "a", b: "b" },
+    };
+    expect(() => assertValidInput("deep", schema, ok)).not.toThrow();
+    const bad = (patch: Record<string, unknown>) => () => assertValidInput("deep", schema, { ...ok, ...patch });
+    expect(bad({ filters: { topic: "x", tpoic: "typo" } })).toThrow(/input does not match/);
+    expect(bad({ filters: { topic: "x", range: { from: 1, to: 2 } } })).toThrow(/input does not match/);
+    expect(bad({ items: [{ id: "1", idd: "2" }] })).toThrow(/input does not match/);
+    expect(bad({ labels: { k: { v: "1", w: "2" } } })).toThrow(/input does not match/);
+    expect(bad({ unknown: 1 })).toThrow(/input does not match/);
+    // allowUnknownInput leaves every level open.
+    const open = defineAgent({ slug: "open", input: nested, allowUnknownInput: true, handler: () => null }).registration.input_schema;
+    expect(() => assertValidInput("open", open, { ...ok, filters: { topic: "x", tpoic: "typo" }, unknown: 1 })).not.toThrow();
   });
 
   it("is canonical: the same agent declared in another order gives the same registration, byte for byte", () => {

@@ -92,7 +92,7 @@ export function defineAgent<S extends z.ZodType, Ctx = unknown, Out = unknown>(c
   const registration = toRegistration({
     slug: config.slug,
     description: config.description,
-    input_schema: inputJsonSchema(config.slug, input),
+    input_schema: inputJsonSchema(config.slug, input, !config.allowUnknownInput),
     capabilities: config.capabilities ? [...config.capabilities] : undefined,
     memory_read: config.memory_read ? [...config.memory_read] : undefined,
     memory_write: config.memory_write ? [...config.memory_write] : undefined,
@@ -152,16 +152,38 @@ function rejectUnknownKeys<S extends z.ZodType>(schema: S): S {
   return schema;
 }
 
-function inputJsonSchema(slug: string, schema: z.ZodType): Record<string, unknown> {
+function inputJsonSchema(slug: string, schema: z.ZodType, closeNested: boolean): Record<string, unknown> {
   try {
     // The input side: HTTP submitters send what the schema accepts, before any transform.
-    return z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>;
+    const json = z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>;
+    return closeNested ? (closePlainObjects(json, false) as Record<string, unknown>) : json;
   } catch (err) {
     throw new ActpError(
       "agents.invalid_definition",
       `agent "${slug}": its input schema cannot be expressed as JSON Schema (job input is JSON): ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+}
+
+/**
+ * Nested plain z.object()s are closed as the top level is: zod leaves additionalProperties out of a
+ * plain object's input schema (parsing strips unknown keys), so `{ "filters": { "tpoic": ... } }`
+ * was accepted and the misspelt key dropped without a word. An object that chose its own policy
+ * (z.looseObject: `{}`, .catchall(s), z.record: a schema) keeps it. The members of an allOf
+ * (z.intersection) stay open: each one closed would refuse the other's keys.
+ */
+function closePlainObjects(node: unknown, inAllOf: boolean): unknown {
+  if (Array.isArray(node)) return node.map((n) => closePlainObjects(n, inAllOf));
+  if (node === null || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "allOf" && Array.isArray(v)) out[k] = v.map((member) => closePlainObjects(member, true));
+    else out[k] = closePlainObjects(v, false);
+  }
+  if (!inAllOf && out.type === "object" && out.properties !== null && typeof out.properties === "object" && !("additionalProperties" in out)) {
+    out.additionalProperties = false;
+  }
+  return out;
 }
 
 // `required` is a set; zod lists it in declaration order, which must not make a new version.
