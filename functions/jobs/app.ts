@@ -10,7 +10,7 @@ import { CancelRequestSchema, JobIdSchema, JobStatusSchema, SubmitRequestSchema,
 import { cancel, getJob } from "../../shared/jobs/plans.ts";
 import { rethrowJobsError } from "../../shared/jobs/errors.ts";
 import { enqueueJob } from "../../shared/jobs/submit.ts";
-import { listWorkers } from "../../shared/jobs/workers.ts";
+import { listWorkers, workerStaleRule } from "../../shared/jobs/workers.ts";
 
 export const app = createFunctionApp("jobs", {
   title: "actp jobs",
@@ -45,7 +45,11 @@ route(
     access: "reader",
     responses: { 200: { description: "{ workers }" } },
   },
-  async (c) => c.json({ workers: await runtime().db.asRole(c.get("claims"), (tx) => listWorkers(tx)) }),
+  async (c) => {
+    // The caller reads the workers as itself (RLS); the supervisor's threshold is the platform's.
+    const rule = await workerStaleRule(runtime().db);
+    return c.json({ workers: await runtime().db.asRole(c.get("claims"), (tx) => listWorkers(tx, { rule })) });
+  },
 );
 
 route(

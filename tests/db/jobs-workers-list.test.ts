@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../shared/db/types.ts";
-import { listWorkers } from "../../shared/jobs/workers.ts";
+import { listWorkers, workerStaleRule } from "../../shared/jobs/workers.ts";
 import { testDatabase } from "../support/db.ts";
 
 let db: Database;
@@ -46,37 +46,46 @@ describe("listWorkers", () => {
 
   it("takes one threshold for all when asked", async () => {
     const w = await worker(5_000, 12);
-    expect((await listWorkers(db, 60_000)).find((x) => x.worker_id === w)?.alive).toBe(true);
-    expect((await listWorkers(db, 10_000)).find((x) => x.worker_id === w)?.alive).toBe(false);
+    expect((await listWorkers(db, { staleMs: 60_000 })).find((x) => x.worker_id === w)?.alive).toBe(true);
+    expect((await listWorkers(db, { staleMs: 10_000 })).find((x) => x.worker_id === w)?.alive).toBe(false);
   });
-  it("follows the supervisor's worker_stale_beats setting, for viewers too, and an app user sees no worker", async () => {
+  it("follows the supervisor's worker_stale_beats setting (read by the platform), for viewers too; an app user sees no worker", async () => {
     const w = await worker(5_000, 16); // overdue after 3 beats of 5 s, fine after 6
     const rollback = new Error("rollback");
-    const seen: Record<string, boolean | string | undefined> = {};
+    const seen: Record<string, unknown> = {};
     await db
       .transaction(async (tx) => {
         // Uncommitted: no other test file's supervisor sees the changed setting.
         await tx.query(`update public.actp_settings set value = '6' where key = 'worker_stale_beats'`);
-        seen.service = (await listWorkers(tx)).find((x) => x.worker_id === w)?.alive;
+        const rule = await workerStaleRule(tx);
+        seen.rule = rule;
+        seen.service = (await listWorkers(tx, { rule })).find((x) => x.worker_id === w)?.alive;
         await tx.query(`savepoint as_viewer`);
         await tx.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
           JSON.stringify({ role: "authenticated", sub: "viewer-1", app_metadata: { actp_role: "viewer" } }),
         ]);
-        seen.viewer = (await listWorkers(tx)).find((x) => x.worker_id === w)?.alive;
+        seen.viewer = (await listWorkers(tx, { rule })).find((x) => x.worker_id === w)?.alive;
+        // The settings themselves stay the service role's.
+        seen.viewerReadsSettings = await tx.query(`select value from public.actp_settings`).then(
+          () => "read",
+          (e: { code?: string; cause?: { code?: string } }) => e.code ?? e.cause?.code ?? "error",
+        );
         await tx.query(`rollback to savepoint as_viewer`);
         await tx.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
           JSON.stringify({ role: "authenticated", sub: "app-user" }),
         ]);
-        seen.appUser = (await listWorkers(tx)).length === 0 ? "nothing" : "listed";
+        seen.appUser = (await listWorkers(tx, { rule })).length === 0 ? "nothing" : "listed";
         throw rollback;
       })
       .catch((e: unknown) => {
         if (e !== rollback) throw e;
       });
+    expect(seen.rule).toEqual({ seconds: null, beats: 6 });
     expect(seen.service).toBe(true);
     expect(seen.viewer).toBe(true);
+    expect(seen.viewerReadsSettings).not.toBe("read");
     expect(seen.appUser).toBe("nothing");
     // Committed state: the default 3 beats.
-    expect((await listWorkers(db)).find((x) => x.worker_id === w)?.alive).toBe(false);
+    expect((await listWorkers(db, { rule: await workerStaleRule(db) })).find((x) => x.worker_id === w)?.alive).toBe(false);
   });
 });
