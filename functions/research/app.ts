@@ -15,7 +15,8 @@ import { guardedFetch, NetDeniedError } from "../../shared/net/guard.ts";
 import { sqlHopPolicy } from "../../shared/net/hop-policy.ts";
 import { EvidenceRecord, Finding, getEvidence } from "../../shared/research/evidence.ts";
 import { researchFetch, RESEARCH_TOOL } from "../../shared/research/fetch.ts";
-import { checkPolicy, settlePolicy } from "../../shared/policy/statements.ts";
+import type { PolicyDenied } from "../../shared/policy/contracts.ts";
+import { meteredCall } from "../../shared/policy/metered-call.ts";
 import { anthropicJudge } from "../../shared/research/judge.ts";
 import { processPage } from "../../shared/research/pipeline.ts";
 
@@ -79,52 +80,48 @@ route(
   async (c, { body }) => {
     const db = runtime().db;
     const net = functionNet();
-    // The same check ctx.tool makes before a call: it takes a rate-limit slot and reserves against
-    // the agent's budgets (the floor it learned included), and is settled below whatever happens.
-    const decision = await checkPolicy(db, {
-      agent_slug: body.agent_slug,
-      tool_name: RESEARCH_TOOL,
-      action_type: "network_read",
-      target_url: body.url,
-      run_id: body.job_id ?? null,
-    });
-    if (!decision.allowed) {
-      const code = `research.${decision.reason}`;
-      throw new ActpError(isErrorCode(code) ? code : "research.denied", decision.message, {
+    // The same check ctx.tool makes before a call (rate-limit slot, budget reservation with its
+    // learned floor), a settle whatever happens: a fetch costs nothing in money.
+    const denied = (d: PolicyDenied) => {
+      const code = `research.${d.reason}`;
+      return new ActpError(isErrorCode(code) ? code : "research.denied", d.message, {
         // A URL reason is the first hop's, as the guard reports it for later hops.
         details: {
-          reason: decision.reason,
-          ...(decision.reason === "invalid_url" || decision.reason === "domain_not_allowed" ? { hop: 0 } : {}),
-          retry_after: decision.retry_after,
-          policy_id: decision.policy_id,
+          reason: d.reason,
+          ...(d.reason === "invalid_url" || d.reason === "domain_not_allowed" ? { hop: 0 } : {}),
+          retry_after: d.retry_after,
+          policy_id: d.policy_id,
         },
       });
-    }
-    try {
-      const record = await researchFetch(
-        {
-          db,
-          judge: anthropicJudge(),
-          agentSlug: body.agent_slug,
-          jobId: body.job_id ?? null,
-          fetchPage: (url, limits) =>
-            guardedFetch(url, { limits, headers: { accept: "text/html, text/plain;q=0.9, application/json;q=0.8" } }, { policy: sqlHopPolicy(db, body.agent_slug, RESEARCH_TOOL), ...net }),
-        },
-        body.url,
-      );
-      return c.json(record, 201);
-    } catch (err) {
-      if (err instanceof NetDeniedError) {
-        const code = `research.${err.reason}`;
-        throw new ActpError(isErrorCode(code) ? code : "research.denied", err.message, { details: err.details });
-      }
-      throw err;
-    } finally {
-      // A fetch costs nothing in money; settling releases the reservation instead of letting it lapse.
-      await settlePolicy(db, decision.reservation_id, 0).catch((e: unknown) => {
-        console.error(`research: settling reservation ${decision.reservation_id} failed: ${(e as Error).message}`);
-      });
-    }
+    };
+    const check = { agent_slug: body.agent_slug, tool_name: RESEARCH_TOOL, action_type: "network_read", target_url: body.url, run_id: body.job_id ?? null };
+    const record = await meteredCall(
+      db,
+      check,
+      async () => {
+        try {
+          return await researchFetch(
+            {
+              db,
+              judge: anthropicJudge(),
+              agentSlug: body.agent_slug,
+              jobId: body.job_id ?? null,
+              fetchPage: (url, limits) =>
+                guardedFetch(url, { limits, headers: { accept: "text/html, text/plain;q=0.9, application/json;q=0.8" } }, { policy: sqlHopPolicy(db, body.agent_slug, RESEARCH_TOOL), ...net }),
+            },
+            body.url,
+          );
+        } catch (err) {
+          if (err instanceof NetDeniedError) {
+            const code = `research.${err.reason}`;
+            throw new ActpError(isErrorCode(code) ? code : "research.denied", err.message, { details: err.details });
+          }
+          throw err;
+        }
+      },
+      { denied },
+    );
+    return c.json(record, 201);
   },
 );
 

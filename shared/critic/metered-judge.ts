@@ -7,7 +7,7 @@ import type { Queryable } from "../db/types.ts";
 import { modelToolName } from "../circuits/schema.ts";
 import { ActpError } from "../errors.ts";
 import { estimateInputTokens, usageCostUsd, worstCaseCostUsd, type TokenPrices, type TokenUsage } from "../models/cost.ts";
-import { checkPolicy, settlePolicy } from "../policy/statements.ts";
+import { meteredCall } from "../policy/metered-call.ts";
 import type { JudgeModel } from "./judge.ts";
 
 /** The agent the platform's own critic calls are checked and billed as (registered by a migration). */
@@ -27,50 +27,30 @@ export interface MeteredJudgeOptions {
   costProbeWaitMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export function meteredJudge(db: Queryable, inner: UsageJudge, opts: MeteredJudgeOptions): JudgeModel {
   const tool = modelToolName(inner.name);
   const agent = opts.agentSlug ?? PLATFORM_CRITIC_AGENT;
-  const waitMs = opts.costProbeWaitMs ?? 30_000;
   return {
     name: inner.name,
-    async ask(prompt) {
-      const inputTokens = estimateInputTokens([prompt.system, prompt.user], 1);
-      const estimate = opts.prices ? worstCaseCostUsd(inputTokens, prompt.maxTokens, opts.prices) : 0;
-      const start = Date.now();
-      let pause = 100;
-      for (;;) {
-        const decision = await checkPolicy(db, {
-          agent_slug: agent,
-          tool_name: tool,
-          action_type: "llm_call",
-          run_id: opts.runId ?? null,
-          estimated_cost_usd: estimate,
-        });
-        if (!decision.allowed) {
-          // A twin of an unpriced first call waits for its settle, as ctx.tool does.
-          if (decision.reason === "cost_unknown" && Date.now() - start < waitMs) {
-            await sleep(pause);
-            pause = Math.min(1000, pause * 2);
-            continue;
-          }
-          throw new ActpError("tool.denied", `the policy service denied ${tool} for ${agent}: ${decision.reason}`, {
-            details: { tool, agent_slug: agent, reason: decision.reason, retry_after: decision.retry_after, policy_id: decision.policy_id },
-          });
-        }
-        let cost = 0;
-        try {
+    ask(prompt) {
+      const estimate = opts.prices ? worstCaseCostUsd(estimateInputTokens([prompt.system, prompt.user], 1), prompt.maxTokens, opts.prices) : 0;
+      return meteredCall(
+        db,
+        { agent_slug: agent, tool_name: tool, action_type: "llm_call", run_id: opts.runId ?? null, estimated_cost_usd: estimate },
+        async (charge) => {
           const { text, usage } = await inner.askWithUsage(prompt);
-          cost = opts.prices ? usageCostUsd(usage, opts.prices) : 0;
+          // A failed request is not billed by Anthropic: nothing charged, the reservation released.
+          if (opts.prices) charge(usageCostUsd(usage, opts.prices));
           return text;
-        } finally {
-          // A failed request is not billed by Anthropic: settled at 0, which releases the reservation.
-          await settlePolicy(db, decision.reservation_id, cost).catch((err: unknown) => {
-            console.error(`actp: critic: settling reservation ${decision.reservation_id} failed: ${(err as Error).message}`);
-          });
-        }
-      }
+        },
+        {
+          ...(opts.costProbeWaitMs === undefined ? {} : { costProbeWaitMs: opts.costProbeWaitMs }),
+          denied: (d) =>
+            new ActpError("tool.denied", `the policy service denied ${tool} for ${agent}: ${d.reason}`, {
+              details: { tool, agent_slug: agent, reason: d.reason, retry_after: d.retry_after, policy_id: d.policy_id },
+            }),
+        },
+      );
     },
   };
 }

@@ -153,6 +153,27 @@ describe("research function", () => {
     }
   });
 
+  it("parallel first fetches under a budget wait for the first one's settle instead of failing cost_unknown", async () => {
+    const fresh = `fnpb-${randomBytes(4).toString("hex")}`;
+    await h.db.query(`insert into public.actp_agent_definitions (slug, definition_hash) values ($1, $2)`, [fresh, randomBytes(32).toString("hex")]);
+    const { rows } = await h.db.query<{ id: string }>(
+      `insert into public.actp_policies (scope, policy_type, config) values ($1, 'budget', '{"daily_usd": 10}') returning id`,
+      [`agent:${fresh}`],
+    );
+    try {
+      // Nothing bounds research.fetch's cost yet (estimate 0, no settle): the first call is the probe.
+      const all = await Promise.all(Array.from({ length: 4 }, () => call("POST", "/fetch", { agent_slug: fresh, url: `http://${hostPort}/article` })));
+      expect(all.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+      const settled = await h.db.query<{ n: number }>(
+        `select count(*)::int as n from public.actp_policy_reservations where agent_slug = $1 and status = 'settled'`,
+        [fresh],
+      );
+      expect(settled.rows[0]!.n).toBe(4);
+    } finally {
+      await h.db.query(`delete from public.actp_policies where id = $1`, [rows[0]!.id]);
+    }
+  });
+
   it("refuses other content types and oversize bodies with a clear error, writing nothing", async () => {
     const count = async () => Number((await h.db.query<{ n: string }>(`select count(*) as n from public.actp_research_evidence where agent_slug = $1`, [slug])).rows[0]!.n);
     const n = await count();
