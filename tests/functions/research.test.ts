@@ -34,8 +34,7 @@ beforeAll(async () => {
   });
   hostPort = `127.0.0.1:${site.port}`;
   configureNet({ resolve: resolver, transport: pinnedTransport });
-  slug = `fnres-${randomBytes(4).toString("hex")}`;
-  await h.db.query(`insert into public.actp_agent_definitions (slug, definition_hash) values ($1, $2)`, [slug, randomBytes(32).toString("hex")]);
+  slug = await newAgent("fnres");
   // Loopback is refused unless the allowlist names the exact IP and port: the research allowlist
   // (RESEARCH_ALLOWED_DOMAINS) gets this site for the length of the test.
   await h.db.query(
@@ -61,6 +60,26 @@ const call = (method: string, path: string, body?: unknown, role: "anon" | "serv
     headers: h.headers(role, body === undefined ? {} : { "content-type": "application/json" }),
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
+
+/** A registered agent of its own, so one test's policies and spend touch no other. */
+async function newAgent(prefix: string): Promise<string> {
+  const agent = `${prefix}-${randomBytes(4).toString("hex")}`;
+  await h.db.query(`insert into public.actp_agent_definitions (slug, definition_hash) values ($1, $2)`, [agent, randomBytes(32).toString("hex")]);
+  return agent;
+}
+
+/** Runs fn while a policy is in force, and removes it after. */
+async function withPolicy(scope: string, policyType: string, config: Record<string, unknown>, fn: () => Promise<void>): Promise<void> {
+  const { rows } = await h.db.query<{ id: string }>(
+    `insert into public.actp_policies (scope, policy_type, config) values ($1, $2, $3) returning id`,
+    [scope, policyType, JSON.stringify(config)],
+  );
+  try {
+    await fn();
+  } finally {
+    await h.db.query(`delete from public.actp_policies where id = $1`, [rows[0]!.id]);
+  }
+}
 
 describe("research function", () => {
   it("POST /fetch stores the sanitized page as evidence and answers 201 with the record", async () => {
@@ -128,13 +147,8 @@ describe("research function", () => {
   });
 
   it("is a policy-checked call of research.fetch: the agent's rate limit answers 429, and every call is settled", async () => {
-    const limited = `fnrl-${randomBytes(4).toString("hex")}`;
-    await h.db.query(`insert into public.actp_agent_definitions (slug, definition_hash) values ($1, $2)`, [limited, randomBytes(32).toString("hex")]);
-    const { rows } = await h.db.query<{ id: string }>(
-      `insert into public.actp_policies (scope, policy_type, config) values ($1, 'rate_limit', '{"max_per_minute": 1}') returning id`,
-      [`agent:${limited}`],
-    );
-    try {
+    const limited = await newAgent("fnrl");
+    await withPolicy(`agent:${limited}`, "rate_limit", { max_per_minute: 1 }, async () => {
       const before = site.seen.length;
       const first = await call("POST", "/fetch", { agent_slug: limited, url: `http://${hostPort}/article` });
       expect(first.status).toBe(201);
@@ -148,19 +162,12 @@ describe("research function", () => {
         [limited],
       );
       expect(open.rows).toEqual([{ status: "settled", actual_usd: "0.00000000" }]);
-    } finally {
-      await h.db.query(`delete from public.actp_policies where id = $1`, [rows[0]!.id]);
-    }
+    });
   });
 
   it("parallel first fetches under a budget wait for the first one's settle instead of failing cost_unknown", async () => {
-    const fresh = `fnpb-${randomBytes(4).toString("hex")}`;
-    await h.db.query(`insert into public.actp_agent_definitions (slug, definition_hash) values ($1, $2)`, [fresh, randomBytes(32).toString("hex")]);
-    const { rows } = await h.db.query<{ id: string }>(
-      `insert into public.actp_policies (scope, policy_type, config) values ($1, 'budget', '{"daily_usd": 10}') returning id`,
-      [`agent:${fresh}`],
-    );
-    try {
+    const fresh = await newAgent("fnpb");
+    await withPolicy(`agent:${fresh}`, "budget", { daily_usd: 10 }, async () => {
       // Nothing bounds research.fetch's cost yet (estimate 0, no settle): the first call is the probe.
       const all = await Promise.all(Array.from({ length: 4 }, () => call("POST", "/fetch", { agent_slug: fresh, url: `http://${hostPort}/article` })));
       expect(all.map((r) => r.status)).toEqual([201, 201, 201, 201]);
@@ -169,9 +176,7 @@ describe("research function", () => {
         [fresh],
       );
       expect(settled.rows[0]!.n).toBe(4);
-    } finally {
-      await h.db.query(`delete from public.actp_policies where id = $1`, [rows[0]!.id]);
-    }
+    });
   });
 
   it("refuses other content types and oversize bodies with a clear error, writing nothing", async () => {
